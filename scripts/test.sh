@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `npm test`: set up (build + install the anon engine, npm packages), start a
+# throwaway PostgreSQL with anon preloaded, run every test file against it.
+# Extra arguments are passed to node's test runner (e.g. a single test file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. scripts/pg-cluster.sh
+start_cluster
+trap stop_cluster EXIT
+echo "[test] PostgreSQL $PG_MAJOR with anon preloaded on port $CLUSTER_PORT ($CLUSTER_DIR)"
+export ANONBRANCH_TEST_PG_URL="$CLUSTER_URL"
+export ANONBRANCH_TEST_PG_LOG="$CLUSTER_DIR/postgresql.log"
+if [ "$#" -gt 0 ]; then files=("$@"); else files=(test/*.test.ts); fi
+node --import tsx --test --test-reporter=spec "${files[@]}"

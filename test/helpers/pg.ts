@@ -1,0 +1,49 @@
+// Test access to the throwaway PostgreSQL that scripts/test.sh starts for the run.
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+
+export type Sql = postgres.Sql;
+
+/** Admin URL of the test server (database `postgres`). */
+export function testServerUrl(database = "postgres"): string {
+  const base = process.env.ANONBRANCH_TEST_PG_URL;
+  if (!base) {
+    throw new Error("ANONBRANCH_TEST_PG_URL is not set: run the tests with `npm test`, which starts PostgreSQL");
+  }
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** A postgres.js client that keeps quiet about notices. */
+export function connect(url: string, options: postgres.Options<{}> = {}): Sql {
+  return postgres(url, { max: 4, onnotice: () => {}, ...options });
+}
+
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  sql: Sql;
+  drop(): Promise<void>;
+}
+
+/** A fresh, uniquely named database on the test server; drop() removes it. */
+export async function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomBytes(4).toString("hex")}`;
+  const admin = connect(testServerUrl(), { max: 1 });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = testServerUrl(name);
+  const sql = connect(url);
+  return {
+    name,
+    url,
+    sql,
+    async drop() {
+      await sql.end();
+      const a = connect(testServerUrl(), { max: 1 });
+      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
