@@ -1,0 +1,18 @@
+import { createRoute } from "@hono/zod-openapi";
+import { getAnonymizedStatus } from "../../../control/anonymization.ts";
+import type { Router } from "../../router.ts";
+import { AnonymizedStatusSchema, BranchParams, errorResponses, json } from "../../schemas.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/projects/{project_id}/branches/{branch_id}/anonymized_status",
+  summary: "State and progress of an anonymized branch",
+  request: { params: BranchParams },
+  responses: { 200: json(AnonymizedStatusSchema, "Status"), ...errorResponses },
+});
+
+export default (app: Router) =>
+  app.openapi(route, async (c) => {
+    const { project_id, branch_id } = c.req.valid("param");
+    return c.json(await getAnonymizedStatus(c.get("services"), c.get("principal"), project_id, branch_id), 200);
+  });

@@ -1,0 +1,35 @@
+// All /api/v2 routes, grouped by resource.
+import { newRouter, type Router } from "../router.ts";
+import startAnonymization from "./anonymization/start.ts";
+import anonymizedStatus from "./anonymization/status.ts";
+import createAnonymizedBranch from "./branches/create-anonymized.ts";
+import getDatabase from "./branches/database.ts";
+import listDatabases from "./branches/databases.ts";
+import deleteBranch from "./branches/delete.ts";
+import listEndpoints from "./branches/endpoints.ts";
+import getBranch from "./branches/get.ts";
+import listBranches from "./branches/list.ts";
+import revealPassword from "./branches/reveal-password.ts";
+import getRole from "./branches/role.ts";
+import listRoles from "./branches/roles.ts";
+import connectionUri from "./connection-uri.ts";
+import getMaskingRules from "./masking-rules/get.ts";
+import updateMaskingRules from "./masking-rules/update.ts";
+import getOperation from "./operation.ts";
+import createProject from "./projects/create.ts";
+import deleteProject from "./projects/delete.ts";
+import getProject from "./projects/get.ts";
+import listProjects from "./projects/list.ts";
+
+const groups: ((app: Router) => unknown)[][] = [
+  [createProject, listProjects, getProject, deleteProject, connectionUri, getOperation],
+  [createAnonymizedBranch, listBranches, getBranch, deleteBranch],
+  [listEndpoints, listDatabases, getDatabase, listRoles, getRole, revealPassword],
+  [getMaskingRules, updateMaskingRules, startAnonymization, anonymizedStatus],
+];
+
+export function apiRoutes(): Router {
+  const router = newRouter();
+  for (const group of groups) for (const register of group) register(router);
+  return router;
+}

@@ -1,0 +1,18 @@
+import { createRoute } from "@hono/zod-openapi";
+import { getMaskingRules } from "../../../control/masking-rules.ts";
+import type { Router } from "../../router.ts";
+import { BranchParams, MaskingRulesSchema, errorResponses, json } from "../../schemas.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/projects/{project_id}/branches/{branch_id}/masking_rules",
+  summary: "Every masking rule of the branch, including labels set over SQL",
+  request: { params: BranchParams },
+  responses: { 200: json(MaskingRulesSchema, "Masking rules"), ...errorResponses },
+});
+
+export default (app: Router) =>
+  app.openapi(route, async (c) => {
+    const { project_id, branch_id } = c.req.valid("param");
+    return c.json(await getMaskingRules(c.get("services"), c.get("principal"), project_id, branch_id), 200);
+  });

@@ -1,0 +1,19 @@
+import { createRoute } from "@hono/zod-openapi";
+import { replaceMaskingRules } from "../../../control/masking-rules.ts";
+import type { Router } from "../../router.ts";
+import { BranchParams, MaskingRulesSchema, errorResponses, json } from "../../schemas.ts";
+
+const route = createRoute({
+  method: "patch",
+  path: "/projects/{project_id}/branches/{branch_id}/masking_rules",
+  summary: "Replace the whole set of masking rules (validated first)",
+  request: { params: BranchParams, body: { content: { "application/json": { schema: MaskingRulesSchema } }, required: true } },
+  responses: { 200: json(MaskingRulesSchema, "The new set"), ...errorResponses },
+});
+
+export default (app: Router) =>
+  app.openapi(route, async (c) => {
+    const { project_id, branch_id } = c.req.valid("param");
+    const { masking_rules } = c.req.valid("json");
+    return c.json(await replaceMaskingRules(c.get("services"), c.get("principal"), project_id, branch_id, masking_rules), 200);
+  });

@@ -1,0 +1,26 @@
+// Environment → typed configuration, parsed once at the entry point and passed
+// down. Nothing below src/main.ts reads process.env.
+import { z } from "zod";
+
+const ConfigSchema = z.object({
+  DATABASE_URL: z.string().url().default("postgresql://postgres@127.0.0.1:5432/anonbranch"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("127.0.0.1"),
+  ANONBRANCH_ADMIN_TOKEN: z.string().min(16, "ANONBRANCH_ADMIN_TOKEN must be at least 16 characters").optional(),
+  ANONBRANCH_SECRET_KEY: z.string().min(16, "ANONBRANCH_SECRET_KEY must be at least 16 characters").optional(),
+  ANONBRANCH_STATE_DIR: z.string().default(".anonbranch"),
+  ANONBRANCH_CLONE_STRATEGY: z.enum(["FILE_COPY", "WAL_LOG"]).default("FILE_COPY"),
+  ANONBRANCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}

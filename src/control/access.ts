@@ -1,0 +1,50 @@
+// Authorisation and lookups shared by the verbs.
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import type { Db, Tx } from "../db/client.ts";
+import { branches, operations, projects } from "../db/schema.ts";
+import { DomainError, locked, notFound } from "../lib/errors.ts";
+import type { Principal } from "./context.ts";
+
+export function requireAdmin(principal: Principal): void {
+  if (principal.role !== "admin") {
+    throw new DomainError("forbidden", "FORBIDDEN", `this action needs an admin key; ${principal.name} is ${principal.role}`);
+  }
+}
+
+export function canTouchProject(principal: Principal, projectId: string): boolean {
+  return principal.projects === "*" || principal.projects.includes(projectId);
+}
+
+export async function loadProject(db: Db | Tx, principal: Principal, projectId: string) {
+  if (!canTouchProject(principal, projectId)) {
+    throw new DomainError("forbidden", "FORBIDDEN", `${principal.name} has no access to project ${projectId}`);
+  }
+  const [project] = await db
+    .select()
+    .from(projects)
+    .where(and(eq(projects.id, projectId), isNull(projects.deletedAt)));
+  if (!project) throw notFound(`project ${projectId}`);
+  return project;
+}
+
+export async function loadBranch(db: Db | Tx, projectId: string, branchId: string, options: { forUpdate?: boolean } = {}) {
+  const query = db
+    .select()
+    .from(branches)
+    .where(and(eq(branches.id, branchId), eq(branches.projectId, projectId), isNull(branches.deletedAt)));
+  const [branch] = options.forUpdate ? await query.for("update") : await query;
+  if (!branch) throw notFound(`branch ${branchId}`);
+  return branch;
+}
+
+/** Per-branch work is serialised: a branch with work in flight answers 423. */
+export async function assertBranchIdle(tx: Tx, branchId: string): Promise<void> {
+  const [busy] = await tx
+    .select({ id: operations.id, action: operations.action })
+    .from(operations)
+    .where(and(eq(operations.branchId, branchId), inArray(operations.status, ["scheduling", "running"])))
+    .limit(1);
+  if (busy) {
+    throw locked(`branch ${branchId} is busy with operation ${busy.action} (${busy.id}); retry when it has finished`);
+  }
+}

@@ -1,0 +1,61 @@
+// Anonymization runs: start one, report status.
+import { desc, eq } from "drizzle-orm";
+import { anonymizationRuns, branches, operations } from "../db/schema.ts";
+import { bossDb } from "../jobs/boss-db.ts";
+import { jobOptions, queues, type AnonymizeBranchJob } from "../jobs/queues.ts";
+import { conflict, invalid, locked } from "../lib/errors.ts";
+import { newOperationId } from "../lib/ids.ts";
+import { assertBranchIdle, loadBranch, loadProject } from "./access.ts";
+import type { Principal, Services } from "./context.ts";
+import { presentAnonymizedStatus } from "./present.ts";
+
+async function latestRun(db: Services["db"], branchId: string) {
+  const [run] = await db
+    .select()
+    .from(anonymizationRuns)
+    .where(eq(anonymizationRuns.branchId, branchId))
+    .orderBy(desc(anonymizationRuns.createdAt))
+    .limit(1);
+  return run;
+}
+
+export async function getAnonymizedStatus(svc: Services, principal: Principal, projectId: string, branchId: string) {
+  await loadProject(svc.db, principal, projectId);
+  const branch = await loadBranch(svc.db, projectId, branchId);
+  if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
+  return presentAnonymizedStatus(branch, await latestRun(svc.db, branch.id));
+}
+
+/** Starts a run from initialized, error or anonymized; masks the branch's current data. */
+export async function startAnonymization(svc: Services, principal: Principal, projectId: string, branchId: string) {
+  await loadProject(svc.db, principal, projectId);
+  const branch = await svc.db.transaction(async (tx) => {
+    const b = await loadBranch(tx, projectId, branchId, { forUpdate: true });
+    if (b.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
+    if (b.anonState === "anonymizing") throw locked(`branch ${branchId} is already being anonymized`);
+    await assertBranchIdle(tx, b.id);
+    if (b.anonState === "created" || b.anonState === "initialization_error") {
+      throw conflict(
+        `branch ${branchId} is ${b.anonState}; anonymization can start from initialized, error or anonymized`,
+        "INVALID_STATE",
+      );
+    }
+    const [operation] = await tx
+      .insert(operations)
+      .values({ id: newOperationId(), projectId, branchId: b.id, action: "anonymize_branch" })
+      .returning();
+    const [run] = await tx
+      .insert(anonymizationRuns)
+      .values({ branchId: b.id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name })
+      .returning();
+    const [updated] = await tx
+      .update(branches)
+      .set({ anonState: "anonymizing", statusMessage: "Waiting for a worker to start anonymization", failedAt: null, updatedAt: new Date() })
+      .where(eq(branches.id, b.id))
+      .returning();
+    const job: AnonymizeBranchJob = { branchId: b.id, operationId: operation!.id, runId: run!.id };
+    await svc.boss.send(queues.anonymizeBranch, job, { ...jobOptions, db: bossDb(tx) });
+    return updated!;
+  });
+  return presentAnonymizedStatus(branch, await latestRun(svc.db, branch.id));
+}

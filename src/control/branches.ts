@@ -1,0 +1,239 @@
+// Anonymized branches: create (enqueue), list, get, delete (enqueue).
+import { and, asc, desc, eq, gt, ilike, isNull, lt, or, type SQL } from "drizzle-orm";
+import type { Tx } from "../db/client.ts";
+import { anonymizationRuns, branchDatabases, branches, operations } from "../db/schema.ts";
+import { branchRoleName, physicalDatabaseName } from "../dataplane/names.ts";
+import { bossDb } from "../jobs/boss-db.ts";
+import { jobOptions, queues, type CreateBranchJob, type DeleteBranchJob } from "../jobs/queues.ts";
+import { conflict, invalid, notFound } from "../lib/errors.ts";
+import { newBranchId, newEndpointId, newOperationId } from "../lib/ids.ts";
+import { newPassword } from "../lib/secrets.ts";
+import type { MaskingRule } from "../masking/types.ts";
+import { assertBranchIdle, loadBranch, loadProject } from "./access.ts";
+import type { Principal, Services } from "./context.ts";
+import { branchDatabaseRows, storeRules, validateRulesFor } from "./masking-rules.ts";
+import {
+  presentBranch,
+  presentDatabase,
+  presentEndpoint,
+  presentOperation,
+  presentRole,
+} from "./present.ts";
+
+type BranchRow = typeof branches.$inferSelect;
+
+export interface CreateAnonymizedBranchInput {
+  branch_create?: { branch?: { name?: string; parent_id?: string; expires_at?: string; protected?: boolean } };
+  masking_rules?: MaskingRule[];
+  start_anonymization?: boolean;
+  annotation_value?: Record<string, string>;
+}
+
+export async function createAnonymizedBranch(
+  svc: Services,
+  principal: Principal,
+  projectId: string,
+  input: CreateAnonymizedBranchInput,
+) {
+  const project = await loadProject(svc.db, principal, projectId);
+  const options = input.branch_create?.branch ?? {};
+  const rules = input.masking_rules ?? [];
+  const expiresAt = options.expires_at ? new Date(options.expires_at) : null;
+  if (expiresAt && expiresAt.getTime() <= Date.now()) {
+    throw invalid("branch_create.branch.expires_at: must be in the future");
+  }
+
+  return svc.db.transaction(async (tx) => {
+    const parent = options.parent_id
+      ? await loadBranch(tx, projectId, options.parent_id).catch(() => {
+          throw invalid(`branch_create.branch.parent_id: branch ${options.parent_id} does not exist in project ${projectId}`);
+        })
+      : await defaultBranch(tx, projectId);
+    if (parent.currentState !== "ready") {
+      throw conflict(`parent branch ${parent.id} is not ready (state: ${parent.currentState})`);
+    }
+    const id = newBranchId();
+    const name = options.name ?? id;
+    const [clash] = await tx
+      .select({ id: branches.id })
+      .from(branches)
+      .where(and(eq(branches.projectId, projectId), eq(branches.name, name), isNull(branches.deletedAt)));
+    if (clash) throw conflict(`branch_create.branch.name: a branch named "${name}" already exists (${clash.id})`, "BRANCH_NAME_TAKEN");
+
+    await validateRulesFor(svc, tx, project, { id, parentId: parent.id, anonState: "created" }, rules);
+
+    const role = branchRoleName(id);
+    const [branch] = await tx
+      .insert(branches)
+      .values({
+        id,
+        projectId,
+        name,
+        parentId: parent.id,
+        protected: options.protected ?? false,
+        currentState: "init",
+        anonState: "created",
+        statusMessage: "Waiting for a worker to clone the parent",
+        endpointId: newEndpointId(),
+        roleName: role,
+        rolePasswordEncrypted: await svc.secrets.seal(newPassword()),
+        annotation: input.annotation_value ?? null,
+        expiresAt,
+      })
+      .returning();
+    const databases = await tx
+      .insert(branchDatabases)
+      .values(
+        (await branchDatabaseRows(tx, parent.id)).map((d) => ({
+          branchId: id,
+          name: d.name,
+          physicalName: physicalDatabaseName(id, d.name),
+          ownerName: role,
+        })),
+      )
+      .returning();
+    await storeRules(tx, id, rules);
+
+    const [operation] = await tx
+      .insert(operations)
+      .values({ id: newOperationId(), projectId, branchId: id, endpointId: branch!.endpointId, action: "create_branch" })
+      .returning();
+    let runId: string | null = null;
+    if (input.start_anonymization) {
+      const [run] = await tx
+        .insert(anonymizationRuns)
+        .values({ branchId: id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name })
+        .returning();
+      runId = run!.id;
+    }
+    const job: CreateBranchJob = { branchId: id, operationId: operation!.id, runId };
+    await svc.boss.send(queues.createBranch, job, { ...jobOptions, db: bossDb(tx) });
+
+    return {
+      branch: presentBranch(branch!),
+      endpoints: [presentEndpoint(branch!, project.host)],
+      operations: [presentOperation(operation!)],
+      roles: [presentRole(id, role, branch!.createdAt, false)],
+      databases: databases.map(presentDatabase),
+    };
+  });
+}
+
+async function defaultBranch(tx: Tx, projectId: string): Promise<BranchRow> {
+  const [main] = await tx
+    .select()
+    .from(branches)
+    .where(and(eq(branches.projectId, projectId), eq(branches.isDefault, true), isNull(branches.deletedAt)));
+  if (!main) throw notFound(`default branch of project ${projectId}`);
+  return main;
+}
+
+export interface ListBranchesQuery {
+  search?: string;
+  sort_by: "name" | "created_at" | "updated_at";
+  sort_order: "asc" | "desc";
+  cursor?: string;
+  limit?: number;
+}
+
+interface Cursor {
+  v: string;
+  id: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString("base64url");
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(text, "base64url").toString()) as Cursor;
+    if (typeof c.v === "string" && typeof c.id === "string") return c;
+  } catch {
+    // fall through
+  }
+  throw invalid("cursor: not a cursor returned by this API");
+}
+
+function annotationOf(b: BranchRow) {
+  return {
+    object: { type: "console/branch", id: b.id },
+    value: b.annotation ?? {},
+    created_at: b.createdAt.toISOString(),
+    updated_at: b.updatedAt.toISOString(),
+  };
+}
+
+export async function listBranches(svc: Services, principal: Principal, projectId: string, query: ListBranchesQuery) {
+  await loadProject(svc.db, principal, projectId);
+  const column = { name: branches.name, created_at: branches.createdAt, updated_at: branches.updatedAt }[query.sort_by];
+  const filters: (SQL | undefined)[] = [eq(branches.projectId, projectId), isNull(branches.deletedAt)];
+  if (query.search) {
+    const pattern = `%${query.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    filters.push(or(ilike(branches.name, pattern), ilike(branches.id, pattern)));
+  }
+  if (query.cursor) {
+    const c = decodeCursor(query.cursor);
+    const value = query.sort_by === "name" ? c.v : new Date(c.v);
+    const after = query.sort_order === "asc" ? gt : lt;
+    filters.push(or(after(column, value), and(eq(column, value), after(branches.id, c.id))));
+  }
+  const order = query.sort_order === "asc" ? asc : desc;
+  const base = svc.db
+    .select()
+    .from(branches)
+    .where(and(...filters))
+    .orderBy(order(column), order(branches.id));
+  const rows = query.limit ? await base.limit(query.limit) : await base;
+  const last = rows.at(-1);
+  const annotations = Object.fromEntries(rows.filter((b) => b.annotation).map((b) => [b.id, annotationOf(b)]));
+  return {
+    branches: rows.map(presentBranch),
+    annotations,
+    pagination:
+      query.limit && last && rows.length === query.limit
+        ? {
+            next: encodeCursor({ v: query.sort_by === "name" ? last.name : (query.sort_by === "created_at" ? last.createdAt : last.updatedAt).toISOString(), id: last.id }),
+            sort_by: query.sort_by,
+            sort_order: query.sort_order,
+          }
+        : { sort_by: query.sort_by, sort_order: query.sort_order },
+  };
+}
+
+export async function getBranch(svc: Services, principal: Principal, projectId: string, branchId: string) {
+  await loadProject(svc.db, principal, projectId);
+  const branch = await loadBranch(svc.db, projectId, branchId);
+  return { branch: presentBranch(branch), annotation: branch.annotation ? annotationOf(branch) : undefined };
+}
+
+/** Marks the branch deleted at once (gone from GET and lists) and enqueues the drop. */
+export async function deleteBranchInTx(svc: Services, tx: Tx, branch: BranchRow, opts: { force?: boolean } = {}) {
+  if (!opts.force) await assertBranchIdle(tx, branch.id);
+  const now = new Date();
+  await tx.update(branches).set({ deletedAt: now, updatedAt: now }).where(eq(branches.id, branch.id));
+  const [operation] = await tx
+    .insert(operations)
+    .values({ id: newOperationId(), projectId: branch.projectId, branchId: branch.id, action: "delete_timeline" })
+    .returning();
+  const job: DeleteBranchJob = { branchId: branch.id, operationId: operation!.id };
+  await svc.boss.send(queues.deleteBranch, job, { ...jobOptions, db: bossDb(tx) });
+  return presentOperation(operation!);
+}
+
+export async function deleteBranch(svc: Services, principal: Principal, projectId: string, branchId: string) {
+  await loadProject(svc.db, principal, projectId);
+  return svc.db.transaction(async (tx) => {
+    const branch = await loadBranch(tx, projectId, branchId, { forUpdate: true });
+    if (branch.isDefault) throw invalid(`branch ${branchId} is the project's default branch and cannot be deleted`, "DEFAULT_BRANCH");
+    const [child] = await tx
+      .select({ id: branches.id })
+      .from(branches)
+      .where(and(eq(branches.parentId, branch.id), isNull(branches.deletedAt)))
+      .limit(1);
+    if (child) throw conflict(`branch ${branchId} has child branch ${child.id}; delete its children first`, "BRANCH_HAS_CHILDREN");
+    const operation = await deleteBranchInTx(svc, tx, branch);
+    const [after] = await tx.select().from(branches).where(eq(branches.id, branch.id));
+    return { branch: presentBranch(after!), operations: [operation] };
+  });
+}

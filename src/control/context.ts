@@ -1,0 +1,25 @@
+// What every verb needs, passed in once by the entry point.
+import type PgBoss from "pg-boss";
+import type { Config } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import type { SecretBox } from "../lib/secrets.ts";
+import type { Logger } from "../lib/log.ts";
+
+export type PrincipalRole = "admin" | "developer" | "ci";
+
+/** Who is calling: resolved by src/api/auth.ts, checked by the verbs. */
+export interface Principal {
+  id: string;
+  name: string;
+  role: PrincipalRole;
+  /** Project ids this principal may touch; "*" for all. */
+  projects: readonly string[] | "*";
+}
+
+export interface Services {
+  db: Db;
+  boss: PgBoss;
+  secrets: SecretBox;
+  config: Pick<Config, "ANONBRANCH_CLONE_STRATEGY">;
+  log: Logger;
+}

@@ -1,0 +1,81 @@
+// Getting a cloned branch database ready for masking: the anon engine, the
+// branch role (no access yet) and the masking rules as SECURITY LABELs.
+import { canonicalLabel } from "../masking/validate.ts";
+import type { MaskingRule } from "../masking/types.ts";
+import { quoteIdent, quoteLiteral, quoteQualified } from "../lib/sql-quote.ts";
+import type { DataPlaneSql, Queryable } from "./connection.ts";
+
+/** Creates the branch's login role if missing; it gets no access here. */
+export async function ensureBranchRole(admin: DataPlaneSql, role: string, password: string): Promise<void> {
+  const rows = await admin`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${role}`;
+  const verb = rows.length === 0 ? "CREATE" : "ALTER";
+  await admin.unsafe(
+    `${verb} ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${quoteLiteral(password)}`,
+  );
+}
+
+export async function dropBranchRole(admin: DataPlaneSql, role: string): Promise<void> {
+  await admin.unsafe(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+}
+
+/**
+ * Installs and initialises anon in a branch database and makes every later
+ * session there load the label provider (CREATE DATABASE … TEMPLATE copies no
+ * ALTER DATABASE … SET, so this is set on each copy).
+ */
+export async function prepareAnon(admin: DataPlaneSql, database: string, branchDb: DataPlaneSql): Promise<void> {
+  await admin.unsafe(`ALTER DATABASE ${quoteIdent(database)} SET session_preload_libraries = 'anon'`);
+  await branchDb.unsafe("LOAD 'anon'");
+  await branchDb.unsafe("CREATE EXTENSION IF NOT EXISTS anon CASCADE");
+  await branchDb.unsafe("SELECT anon.init()");
+}
+
+interface LabelledColumn {
+  schema: string;
+  table: string;
+  column: string;
+  label: string;
+}
+
+/** Every column label of provider anon in the current database. */
+export async function readColumnLabels(db: Queryable): Promise<LabelledColumn[]> {
+  const rows = await db`
+    SELECT n.nspname AS schema, c.relname AS table, a.attname AS column, sl.label
+    FROM pg_catalog.pg_seclabel sl
+    JOIN pg_catalog.pg_class c ON c.oid = sl.objoid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = sl.objsubid
+    WHERE sl.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sl.objsubid > 0
+      AND pg_catalog.lower(sl.provider) = 'anon' AND NOT a.attisdropped
+    ORDER BY 1, 2, a.attnum`;
+  return rows.map((r) => ({ schema: r.schema, table: r.table, column: r.column, label: r.label }));
+}
+
+/**
+ * Makes the database's labels exactly `rules` (in canonical upper-case form),
+ * then checks that anon.pg_masking_rules parses every one of them: a label the
+ * view does not see would leave its column unmasked.
+ */
+export async function applyLabels(db: DataPlaneSql, database: string, rules: MaskingRule[]): Promise<void> {
+  await db.begin(async (tx) => {
+    for (const l of await readColumnLabels(tx)) {
+      await tx.unsafe(`SECURITY LABEL FOR anon ON COLUMN ${quoteQualified(l.schema, l.table)}.${quoteIdent(l.column)} IS NULL`);
+    }
+    for (const rule of rules) {
+      const column = `${quoteQualified(rule.schema_name, rule.table_name)}.${quoteIdent(rule.column_name)}`;
+      await tx.unsafe(`SECURITY LABEL FOR anon ON COLUMN ${column} IS ${quoteLiteral(canonicalLabel(rule))}`);
+    }
+    const seen = await tx`
+      SELECT n.nspname AS schema, r.relname AS table, r.attname AS column
+      FROM anon.pg_masking_rules r JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace`;
+    const parsed = new Set(seen.map((r) => `${r.schema}.${r.table}.${r.column}`));
+    for (const rule of rules) {
+      const key = `${rule.schema_name}.${rule.table_name}.${rule.column_name}`;
+      if (!parsed.has(key)) {
+        throw new Error(
+          `the label on ${database}.${key} is not listed by anon.pg_masking_rules; the column would stay unmasked`,
+        );
+      }
+    }
+  });
+}

@@ -1,0 +1,149 @@
+// Metadata schema (drizzle). Migrations in migrations/ are generated from this
+// file with `npm run db:generate` and applied by src/db/migrate.ts.
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const timestamps = {
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+};
+
+/** A registered data-plane server and the parent databases of its default branch. */
+export const projects = pgTable("projects", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** Admin connection URI of the data-plane server, encrypted (JWE). Never logged. */
+  sourceUriEncrypted: text("source_uri_encrypted").notNull(),
+  /** Host shown in endpoints (from the source URI, without credentials). */
+  host: text("host").notNull(),
+  port: integer("port").notNull(),
+  pgVersion: integer("pg_version").notNull(),
+  ...timestamps,
+  deletedAt: timestamp("deleted_at", { withTimezone: true }),
+});
+
+export const anonymizationStates = [
+  "created",
+  "initialized",
+  "initialization_error",
+  "anonymizing",
+  "anonymized",
+  "error",
+] as const;
+export type AnonymizationState = (typeof anonymizationStates)[number];
+
+export const branches = pgTable(
+  "branches",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id").notNull().references(() => projects.id),
+    name: text("name").notNull(),
+    parentId: text("parent_id"),
+    isDefault: boolean("is_default").notNull().default(false),
+    protected: boolean("protected").notNull().default(false),
+    /** Neon's branch state: init | ready | deleting. */
+    currentState: text("current_state").notNull(),
+    stateChangedAt: timestamp("state_changed_at", { withTimezone: true }).notNull().defaultNow(),
+    /** NULL for branches that are not anonymized (the default branch). */
+    anonState: text("anon_state").$type<AnonymizationState>(),
+    statusMessage: text("status_message"),
+    failedAt: timestamp("failed_at", { withTimezone: true }),
+    endpointId: text("endpoint_id").notNull(),
+    /** Login role that owns the branch once it is anonymized. */
+    roleName: text("role_name"),
+    rolePasswordEncrypted: text("role_password_encrypted"),
+    annotation: jsonb("annotation").$type<Record<string, string>>(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    ...timestamps,
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("branches_project_name_key").on(t.projectId, t.name).where(sql`deleted_at IS NULL`),
+    index("branches_project_created_idx").on(t.projectId, t.createdAt),
+  ],
+);
+
+/** One row per logical database of a branch; physical names live only here. */
+export const branchDatabases = pgTable(
+  "branch_databases",
+  {
+    id: serial("id").primaryKey(),
+    branchId: text("branch_id").notNull().references(() => branches.id),
+    name: text("name").notNull(),
+    physicalName: text("physical_name").notNull(),
+    ownerName: text("owner_name").notNull(),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex("branch_databases_branch_name_key").on(t.branchId, t.name)],
+);
+
+export const maskingRules = pgTable(
+  "masking_rules",
+  {
+    id: serial("id").primaryKey(),
+    branchId: text("branch_id").notNull().references(() => branches.id),
+    position: integer("position").notNull(),
+    databaseName: text("database_name").notNull(),
+    schemaName: text("schema_name").notNull(),
+    tableName: text("table_name").notNull(),
+    columnName: text("column_name").notNull(),
+    maskingFunction: text("masking_function"),
+    maskingValue: text("masking_value"),
+    /** api: set through the API; sql: found as a SECURITY LABEL on the branch. */
+    source: text("source").notNull().default("api"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("masking_rules_column_key").on(t.branchId, t.databaseName, t.schemaName, t.tableName, t.columnName),
+  ],
+);
+
+export const anonymizationRuns = pgTable(
+  "anonymization_runs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    branchId: text("branch_id").notNull().references(() => branches.id),
+    operationId: uuid("operation_id"),
+    triggeredBy: text("triggered_by").notNull(),
+    triggeredByUsername: text("triggered_by_username").notNull(),
+    status: text("status").notNull().default("scheduled"),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    maskedColumns: integer("masked_columns"),
+    error: text("error"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("anonymization_runs_branch_idx").on(t.branchId, t.createdAt)],
+);
+
+export const operationStatuses = ["scheduling", "running", "finished", "failed", "cancelled"] as const;
+export type OperationStatus = (typeof operationStatuses)[number];
+
+export const operations = pgTable(
+  "operations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    projectId: text("project_id").notNull().references(() => projects.id),
+    branchId: text("branch_id"),
+    endpointId: text("endpoint_id"),
+    action: text("action").notNull(),
+    status: text("status").$type<OperationStatus>().notNull().default("scheduling"),
+    error: text("error"),
+    failuresCount: integer("failures_count").notNull().default(0),
+    retryAt: timestamp("retry_at", { withTimezone: true }),
+    ...timestamps,
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [index("operations_branch_idx").on(t.branchId, t.status)],
+);

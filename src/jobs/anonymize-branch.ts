@@ -1,0 +1,95 @@
+// anonymize job: import labels users set over SQL (re-validated like API
+// rules), re-apply every rule in canonical form, mask table by table with
+// progress, harden, and hand the branch to its role.
+import { eq } from "drizzle-orm";
+import type { Services } from "../control/context.ts";
+import { loadCatalogs, liveRules, mergeRules, storedRules } from "../control/masking-rules.ts";
+import { branches } from "../db/schema.ts";
+import { describeError, withDataPlane } from "../dataplane/connection.ts";
+import { hardenDatabase, handOver, maskTables, maskedTables, type MaskedTable } from "../dataplane/anonymize.ts";
+import { applyLabels } from "../dataplane/prepare.ts";
+import type { MaskingRule } from "../masking/types.ts";
+import { validateMaskingRules } from "../masking/validate.ts";
+import { setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
+import { loadJobContext, type JobContext } from "./job-context.ts";
+import type { AnonymizeBranchJob } from "./queues.ts";
+
+class RunFailure extends Error {}
+
+export async function runAnonymization(svc: Services, job: AnonymizeBranchJob): Promise<void> {
+  const ctx = await loadJobContext(svc, job.branchId);
+  if (!ctx || ctx.branch.deletedAt) {
+    await setOperation(svc, job.operationId, "finished");
+    return;
+  }
+  await setOperation(svc, job.operationId, "running");
+  await setRun(svc, job.runId, { status: "running", startedAt: new Date(), completedAt: null, error: null });
+  await setAnonState(svc, ctx.branch.id, "anonymizing", "Preparing anonymization");
+  try {
+    const maskedColumns = await anonymize(svc, ctx);
+    const message = `Anonymized ${maskedColumns} column${maskedColumns === 1 ? "" : "s"}`;
+    await setAnonState(svc, ctx.branch.id, "anonymized", message, { currentState: "ready", stateChangedAt: new Date() });
+    await setRun(svc, job.runId, { status: "succeeded", completedAt: new Date(), maskedColumns });
+    await setOperation(svc, job.operationId, "finished");
+  } catch (error) {
+    const message = error instanceof RunFailure ? error.message : `Anonymization failed: ${describeError(error)}`;
+    svc.log.warn("anonymization failed", { branch_id: ctx.branch.id, error: message });
+    await setAnonState(svc, ctx.branch.id, "error", message);
+    await setRun(svc, job.runId, { status: "failed", completedAt: new Date(), error: message });
+    await setOperation(svc, job.operationId, "failed", message);
+  }
+}
+
+/** Brings stored rules up to date with labels set over SQL, after validating them. */
+async function syncRules(svc: Services, ctx: JobContext): Promise<MaskingRule[]> {
+  const stored = await storedRules(svc.db, ctx.branch.id);
+  const live = await liveRules(ctx.sourceUri, ctx.databases);
+  const merged = mergeRules(stored, live);
+  if (JSON.stringify(merged) === JSON.stringify(stored)) return stored;
+  const problems = await validateMaskingRules(merged, await loadCatalogs(ctx.sourceUri, ctx.databases));
+  if (problems.length > 0) {
+    throw new RunFailure(`A masking rule found on the branch was refused: ${problems.map((p) => p.message).join("; ")}`);
+  }
+  return merged;
+}
+
+async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
+  const rules = await syncRules(svc, ctx);
+  const plan: { db: JobContext["databases"][number]; tables: MaskedTable[] }[] = [];
+  for (const d of ctx.databases) {
+    const own = rules.filter((r) => r.database_name === d.name);
+    const tables = await withDataPlane(ctx.sourceUri, d.physicalName, async (sql) => {
+      await applyLabels(sql, d.name, own);
+      return maskedTables(sql);
+    });
+    plan.push({ db: d, tables });
+  }
+  const total = plan.reduce((n, p) => n + p.tables.length, 0);
+  let done = 0;
+  for (const { db, tables } of plan) {
+    let current = "";
+    try {
+      await withDataPlane(ctx.sourceUri, db.physicalName, (sql) =>
+        maskTables(sql, tables, async (t) => {
+          current = `${db.name}.${t.schema}.${t.table}`;
+          done += 1;
+          await setStatus(svc, ctx.branch.id, `Anonymizing table ${current} (${done}/${total})`);
+        }),
+      );
+    } catch (error) {
+      throw new RunFailure(`Anonymizing table ${current} failed: ${describeError(error)}`);
+    }
+  }
+  for (const { db, tables } of plan) {
+    await setStatus(svc, ctx.branch.id, `Hardening ${db.name}: rewriting ${tables.length} masked tables, refreshing statistics and materialized views`);
+    await withDataPlane(ctx.sourceUri, db.physicalName, (sql) => hardenDatabase(sql, tables));
+  }
+  await withDataPlane(ctx.sourceUri, null, async (admin) => {
+    for (const { db } of plan) {
+      await setStatus(svc, ctx.branch.id, `Handing ${db.name} to role ${ctx.branch.roleName}`);
+      await withDataPlane(ctx.sourceUri, db.physicalName, (sql) => handOver(admin, sql, db.physicalName, ctx.branch.roleName!));
+    }
+  });
+  await svc.db.update(branches).set({ updatedAt: new Date() }).where(eq(branches.id, ctx.branch.id));
+  return plan.reduce((n, p) => n + p.tables.reduce((m, t) => m + t.columns, 0), 0);
+}

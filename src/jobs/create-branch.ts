@@ -1,0 +1,89 @@
+// create-branch job: clone every parent database, install anon, create the
+// branch role, apply the labels; then, when asked, the first anonymization run.
+// Every step checks what is already done, so a retried job resumes.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Services } from "../control/context.ts";
+import { storedRules } from "../control/masking-rules.ts";
+import { cloneDatabase, ParentBusyError } from "../dataplane/clone.ts";
+import { describeError, withDataPlane } from "../dataplane/connection.ts";
+import { applyLabels, ensureBranchRole, prepareAnon } from "../dataplane/prepare.ts";
+import { runAnonymization } from "./anonymize-branch.ts";
+import { setAnonState, setOperation, setStatus } from "./branch-state.ts";
+import { loadJobContext, type JobContext } from "./job-context.ts";
+import type { CreateBranchJob } from "./queues.ts";
+
+/** How long a clone waits for sessions on the parent to end, in total. */
+const BUSY_PARENT_WAIT_MS = 10 * 60_000;
+
+export async function runCreateBranch(svc: Services, job: CreateBranchJob): Promise<void> {
+  const ctx = await loadJobContext(svc, job.branchId);
+  if (!ctx || ctx.branch.deletedAt) {
+    await setOperation(svc, job.operationId, "finished");
+    return;
+  }
+  await setOperation(svc, job.operationId, "running");
+  if (ctx.branch.anonState === "created") {
+    const failure = await initialize(svc, ctx);
+    if (failure) {
+      await setAnonState(svc, ctx.branch.id, "initialization_error", failure);
+      await setOperation(svc, job.operationId, "failed", failure);
+      return;
+    }
+    await setAnonState(svc, ctx.branch.id, "initialized", "Initialized: databases cloned and masking rules applied; waiting for anonymization");
+  }
+  if (job.runId) {
+    await runAnonymization(svc, { branchId: job.branchId, operationId: job.operationId, runId: job.runId });
+  } else {
+    await setOperation(svc, job.operationId, "finished");
+  }
+}
+
+/** Returns a failure message naming the database at fault, or null. */
+async function initialize(svc: Services, ctx: JobContext): Promise<string | null> {
+  const { branch, databases, sourceUri } = ctx;
+  const rules = await storedRules(svc.db, branch.id);
+  let current = "";
+  try {
+    await withDataPlane(sourceUri, null, async (admin) => {
+      await ensureBranchRole(admin, branch.roleName!, ctx.password!);
+      for (const [i, d] of databases.entries()) {
+        current = `cloning database ${d.name}`;
+        if (!d.parentPhysicalName) throw new Error(`the parent branch has no database ${d.name}`);
+        await setStatus(svc, branch.id, `Cloning database ${d.name} (${i + 1}/${databases.length})`);
+        await cloneWhenParentIsFree(svc, branch.id, () =>
+          cloneDatabase(admin, d.parentPhysicalName!, d.physicalName, svc.config.ANONBRANCH_CLONE_STRATEGY),
+        );
+        current = `preparing database ${d.name}`;
+        await setStatus(svc, branch.id, `Installing anon and applying masking rules in ${d.name} (${i + 1}/${databases.length})`);
+        await withDataPlane(sourceUri, d.physicalName, async (sql) => {
+          await prepareAnon(admin, d.physicalName, sql);
+          await applyLabels(sql, d.name, rules.filter((r) => r.database_name === d.name));
+        });
+      }
+    });
+    return null;
+  } catch (error) {
+    svc.log.warn("branch initialization failed", { branch_id: branch.id, step: current, error });
+    return `Initialization failed while ${current || "connecting to the data plane"}: ${describeError(error)}`;
+  }
+}
+
+/**
+ * CREATE DATABASE … TEMPLATE fails while anyone is connected to the parent.
+ * Wait with backoff and say so; the parent's sessions are never terminated.
+ */
+async function cloneWhenParentIsFree(svc: Services, branchId: string, clone: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + BUSY_PARENT_WAIT_MS;
+  let delay = 500;
+  for (;;) {
+    try {
+      await clone();
+      return;
+    } catch (error) {
+      if (!(error instanceof ParentBusyError) || Date.now() > deadline) throw error;
+      await setStatus(svc, branchId, error.message);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}

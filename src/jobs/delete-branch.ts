@@ -1,0 +1,29 @@
+// delete job: drop the branch's databases (WITH FORCE) and its role.
+// Idempotent: what is already gone is skipped.
+import type { Services } from "../control/context.ts";
+import { dropDatabase } from "../dataplane/clone.ts";
+import { describeError, withDataPlane } from "../dataplane/connection.ts";
+import { dropBranchRole } from "../dataplane/prepare.ts";
+import { setOperation } from "./branch-state.ts";
+import { loadJobContext } from "./job-context.ts";
+import type { DeleteBranchJob } from "./queues.ts";
+
+export async function runDeleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> {
+  const ctx = await loadJobContext(svc, job.branchId);
+  if (!ctx || ctx.branch.isDefault) {
+    await setOperation(svc, job.operationId, "finished");
+    return;
+  }
+  await setOperation(svc, job.operationId, "running");
+  try {
+    await withDataPlane(ctx.sourceUri, null, async (admin) => {
+      for (const d of ctx.databases) await dropDatabase(admin, d.physicalName);
+      if (ctx.branch.roleName) await dropBranchRole(admin, ctx.branch.roleName);
+    });
+    await setOperation(svc, job.operationId, "finished");
+  } catch (error) {
+    const message = `Deleting branch ${ctx.branch.id} failed: ${describeError(error)}`;
+    await setOperation(svc, job.operationId, "failed", message);
+    throw new Error(message); // pg-boss retries with backoff
+  }
+}

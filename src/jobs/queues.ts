@@ -1,0 +1,40 @@
+// pg-boss queue names and payloads. Payloads carry ids only: the worker reads
+// everything else (and every secret) from the metadata database.
+import type PgBoss from "pg-boss";
+import { z } from "zod";
+
+export const queues = {
+  createBranch: "branch-create",
+  anonymizeBranch: "branch-anonymize",
+  deleteBranch: "branch-delete",
+} as const;
+
+export const CreateBranchJob = z.object({
+  branchId: z.string(),
+  operationId: z.string().uuid(),
+  /** Chain the first anonymization run after initialisation. */
+  runId: z.string().uuid().nullable(),
+});
+export type CreateBranchJob = z.infer<typeof CreateBranchJob>;
+
+export const AnonymizeBranchJob = z.object({
+  branchId: z.string(),
+  operationId: z.string().uuid(),
+  runId: z.string().uuid(),
+});
+export type AnonymizeBranchJob = z.infer<typeof AnonymizeBranchJob>;
+
+export const DeleteBranchJob = z.object({
+  branchId: z.string(),
+  operationId: z.string().uuid(),
+});
+export type DeleteBranchJob = z.infer<typeof DeleteBranchJob>;
+
+/** Retries with backoff for transient failures (a data plane that is down). */
+export const jobOptions: PgBoss.SendOptions = { retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInMinutes: 60 };
+
+export async function ensureQueues(boss: PgBoss): Promise<void> {
+  for (const name of Object.values(queues)) {
+    if (!(await boss.getQueue(name))) await boss.createQueue(name);
+  }
+}
