@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `npm run bench`: the benchmarks under bench/, against a throwaway PostgreSQL
+# with the anon engine. They print ratios against a baseline run in the same
+# process; nothing here passes or fails on time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. scripts/pg-cluster.sh
+start_cluster
+trap stop_cluster EXIT
+export ANONBRANCH_TEST_PG_URL="$CLUSTER_URL"
+for f in bench/*.bench.ts; do
+  echo "== $f"
+  node --import tsx "$f"
+done

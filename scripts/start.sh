@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `npm start`: set up what the service needs on this machine (anon engine,
+# npm packages), check the local PostgreSQL, then run api + worker in one process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+url="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/anonbranch}"
+server="${url%/*}/postgres"
+if ! node -e '
+  const postgres = require("postgres");
+  const sql = postgres(process.argv[1], { max: 1, connect_timeout: 5, onnotice() {} });
+  sql`select 1`.then(() => sql.end(), (e) => { console.error(e.message); process.exit(1); });
+' "$server"; then
+  echo "[start] cannot reach PostgreSQL at ${server#*@}: start it (Debian: pg_ctlcluster 15 main start) or set DATABASE_URL" >&2
+  exit 1
+fi
+exec node --import tsx src/main.ts "${1:-all}"
