@@ -11,6 +11,10 @@ const ConfigSchema = z.object({
   ANONBRANCH_STATE_DIR: z.string().default(".anonbranch"),
   ANONBRANCH_CLONE_STRATEGY: z.enum(["FILE_COPY", "WAL_LOG"]).default("FILE_COPY"),
   ANONBRANCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Longest lifetime a `ci` principal may give a branch (expires_at is mandatory for ci). */
+  ANONBRANCH_CI_MAX_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
+  /** Lifetime given to anonymized branches created without expires_at; 0 = none (Neon's console uses one day). */
+  ANONBRANCH_DEFAULT_TTL_SECONDS: z.coerce.number().int().min(0).default(0),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 

@@ -24,7 +24,7 @@ export function authenticate(config: AuthConfig): MiddlewareHandler<AppEnv> {
     if (!timingSafeEqual(digest(match[1]!), expected)) {
       return c.json(errorBody(c, "UNAUTHORIZED", "the bearer token is not valid"), 401);
     }
-    c.set("principal", admin);
+    c.set("principal", { ...admin, requestId: c.get("requestId") });
     await next();
   };
 }

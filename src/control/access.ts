@@ -2,13 +2,31 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
 import { branches, operations, projects } from "../db/schema.ts";
-import { DomainError, locked, notFound } from "../lib/errors.ts";
-import type { Principal } from "./context.ts";
+import { DomainError, invalid, locked, notFound } from "../lib/errors.ts";
+import type { Principal, Services } from "./context.ts";
 
 export function requireAdmin(principal: Principal): void {
   if (principal.role !== "admin") {
     throw new DomainError("forbidden", "FORBIDDEN", `this action needs an admin key; ${principal.name} is ${principal.role}`);
   }
+}
+
+/**
+ * The expiry a new branch gets: what the caller asked for, else the server's
+ * default TTL. `ci` principals must set one, no further out than the maximum.
+ */
+export function branchExpiry(principal: Principal, requested: Date | null, config: Services["config"]): Date | null {
+  const now = Date.now();
+  if (requested && requested.getTime() <= now) throw invalid("branch_create.branch.expires_at: must be in the future");
+  if (principal.role === "ci") {
+    const max = config.ANONBRANCH_CI_MAX_TTL_SECONDS;
+    if (!requested) throw invalid(`branch_create.branch.expires_at: required for ci keys (at most ${max} s ahead)`);
+    if (requested.getTime() - now > max * 1000) {
+      throw invalid(`branch_create.branch.expires_at: ci keys may set it at most ${max} s ahead`);
+    }
+  }
+  if (requested) return requested;
+  return config.ANONBRANCH_DEFAULT_TTL_SECONDS > 0 ? new Date(now + config.ANONBRANCH_DEFAULT_TTL_SECONDS * 1000) : null;
 }
 
 export function canTouchProject(principal: Principal, projectId: string): boolean {

@@ -8,6 +8,7 @@ import { newOperationId } from "../lib/ids.ts";
 import { assertBranchIdle, loadBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { presentAnonymizedStatus } from "./present.ts";
+import { recordAudit } from "./audit.ts";
 
 async function latestRun(db: Services["db"], branchId: string) {
   const [run] = await db
@@ -55,6 +56,7 @@ export async function startAnonymization(svc: Services, principal: Principal, pr
       .returning();
     const job: AnonymizeBranchJob = { branchId: b.id, operationId: operation!.id, runId: run!.id };
     await svc.boss.send(queues.anonymizeBranch, job, { ...jobOptions, db: bossDb(tx) });
+    await recordAudit(tx, principal, { action: "anonymization.start", projectId, branchId: b.id, after: { run_id: run!.id } });
     return updated!;
   });
   return presentAnonymizedStatus(branch, await latestRun(svc.db, branch.id));

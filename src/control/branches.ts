@@ -9,9 +9,10 @@ import { conflict, invalid, notFound } from "../lib/errors.ts";
 import { newBranchId, newEndpointId, newOperationId } from "../lib/ids.ts";
 import { newPassword } from "../lib/secrets.ts";
 import type { MaskingRule } from "../masking/types.ts";
-import { assertBranchIdle, loadBranch, loadProject } from "./access.ts";
+import { assertBranchIdle, branchExpiry, loadBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows, storeRules, validateRulesFor } from "./masking-rules.ts";
+import { recordAudit } from "./audit.ts";
 import {
   presentBranch,
   presentDatabase,
@@ -38,10 +39,7 @@ export async function createAnonymizedBranch(
   const project = await loadProject(svc.db, principal, projectId);
   const options = input.branch_create?.branch ?? {};
   const rules = input.masking_rules ?? [];
-  const expiresAt = options.expires_at ? new Date(options.expires_at) : null;
-  if (expiresAt && expiresAt.getTime() <= Date.now()) {
-    throw invalid("branch_create.branch.expires_at: must be in the future");
-  }
+  const expiresAt = branchExpiry(principal, options.expires_at ? new Date(options.expires_at) : null, svc.config);
 
   return svc.db.transaction(async (tx) => {
     const parent = options.parent_id
@@ -108,6 +106,12 @@ export async function createAnonymizedBranch(
     }
     const job: CreateBranchJob = { branchId: id, operationId: operation!.id, runId };
     await svc.boss.send(queues.createBranch, job, { ...jobOptions, db: bossDb(tx) });
+    await recordAudit(tx, principal, {
+      action: "branch.create",
+      projectId,
+      branchId: id,
+      after: { name, parent_id: parent.id, expires_at: expiresAt?.toISOString() ?? null, masking_rules: rules, start_anonymization: Boolean(input.start_anonymization) },
+    });
 
     return {
       branch: presentBranch(branch!),
@@ -233,6 +237,7 @@ export async function deleteBranch(svc: Services, principal: Principal, projectI
       .limit(1);
     if (child) throw conflict(`branch ${branchId} has child branch ${child.id}; delete its children first`, "BRANCH_HAS_CHILDREN");
     const operation = await deleteBranchInTx(svc, tx, branch);
+    await recordAudit(tx, principal, { action: "branch.delete", projectId, branchId: branch.id, before: { name: branch.name } });
     const [after] = await tx.select().from(branches).where(eq(branches.id, branch.id));
     return { branch: presentBranch(after!), operations: [operation] };
   });

@@ -14,12 +14,14 @@ export interface Principal {
   role: PrincipalRole;
   /** Project ids this principal may touch; "*" for all. */
   projects: readonly string[] | "*";
+  /** The request this principal acts in, for the audit log. */
+  requestId?: string;
 }
 
 export interface Services {
   db: Db;
   boss: PgBoss;
   secrets: SecretBox;
-  config: Pick<Config, "ANONBRANCH_CLONE_STRATEGY">;
+  config: Pick<Config, "ANONBRANCH_CLONE_STRATEGY" | "ANONBRANCH_CI_MAX_TTL_SECONDS" | "ANONBRANCH_DEFAULT_TTL_SECONDS">;
   log: Logger;
 }

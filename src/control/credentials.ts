@@ -9,6 +9,7 @@ import { loadBranch, loadProject, requireAdmin } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows } from "./masking-rules.ts";
 import { presentDatabase, presentEndpoint, presentOperation, presentRole } from "./present.ts";
+import { recordAudit } from "./audit.ts";
 
 type Loaded = Awaited<ReturnType<typeof load>>;
 
@@ -78,6 +79,7 @@ export async function revealPassword(svc: Services, principal: Principal, projec
   const l = await load(svc, principal, projectId, branchId);
   roleOf(l, name);
   assertRevealable(principal, l);
+  await recordAudit(svc.db, principal, { action: "credentials.reveal_password", projectId, branchId: l.branch.id, after: { role: name } });
   return { password: await passwordOf(svc, l) };
 }
 
@@ -107,6 +109,12 @@ export async function connectionUri(svc: Services, principal: Principal, project
   const url = new URL(databaseUri(source, db.physicalName));
   url.username = encodeURIComponent(query.role_name);
   url.password = encodeURIComponent(await passwordOf(svc, l));
+  await recordAudit(svc.db, principal, {
+    action: "credentials.connection_uri",
+    projectId,
+    branchId: l.branch.id,
+    after: { role: query.role_name, database: query.database_name },
+  });
   return { uri: url.toString() };
 }
 

@@ -11,6 +11,7 @@ import type { DatabaseCatalog, MaskingRule, RuleProblem } from "../masking/types
 import { parseLabel, validateMaskingRules } from "../masking/validate.ts";
 import { assertBranchIdle, loadBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
+import { recordAudit } from "./audit.ts";
 
 type BranchRow = typeof branches.$inferSelect;
 type ProjectRow = typeof projects.$inferSelect;
@@ -148,7 +149,9 @@ export async function replaceMaskingRules(
     if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
     await assertBranchIdle(tx, branch.id);
     await validateRulesFor(svc, tx, project, branch, rules);
+    const before = await storedRules(tx, branch.id);
     await storeRules(tx, branch.id, rules);
+    await recordAudit(tx, principal, { action: "masking_rules.replace", projectId, branchId: branch.id, before, after: rules });
     if (hasDatabases(branch)) {
       const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
       for (const d of await branchDatabaseRows(tx, branch.id)) {

@@ -8,6 +8,7 @@ import { canTouchProject, loadBranch, loadProject, requireAdmin } from "./access
 import type { Principal, Services } from "./context.ts";
 import { presentBranch, presentDatabase, presentEndpoint, presentProject, presentRole } from "./present.ts";
 import { deleteBranchInTx } from "./branches.ts";
+import { recordAudit } from "./audit.ts";
 
 export interface CreateProjectInput {
   name: string;
@@ -69,6 +70,11 @@ export async function createProject(svc: Services, principal: Principal, input: 
       .insert(branchDatabases)
       .values(input.source.databases.map((name) => ({ branchId: branch!.id, name, physicalName: name, ownerName: probe.user })))
       .returning();
+    await recordAudit(tx, principal, {
+      action: "project.create",
+      projectId: project!.id,
+      after: { name: project!.name, host: project!.host, port: project!.port, databases: input.source.databases },
+    });
     return {
       project: presentProject(project!),
       branch: presentBranch(branch!),
@@ -111,9 +117,11 @@ export async function deleteProject(svc: Services, principal: Principal, project
     for (const child of children) {
       const branch = await loadBranch(tx, projectId, child.id, { forUpdate: true });
       operations.push(await deleteBranchInTx(svc, tx, branch, { force: true }));
+      await recordAudit(tx, principal, { action: "branch.delete", projectId, branchId: branch.id });
     }
     const now = new Date();
     await tx.update(branches).set({ deletedAt: now }).where(and(eq(branches.projectId, projectId), eq(branches.isDefault, true)));
+    await recordAudit(tx, principal, { action: "project.delete", projectId, before: { name: project.name } });
     const [deleted] = await tx.update(projects).set({ deletedAt: now, updatedAt: now }).where(eq(projects.id, project.id)).returning();
     return { project: presentProject(deleted!), operations };
   });

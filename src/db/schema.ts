@@ -147,3 +147,54 @@ export const operations = pgTable(
   },
   (t) => [index("operations_branch_idx").on(t.branchId, t.status)],
 );
+
+/** API keys are signed JWTs; this row makes them listable and revocable (jti = id). */
+export const apiKeys = pgTable("api_keys", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull(),
+  role: text("role").$type<"admin" | "developer" | "ci">().notNull(),
+  /** Project ids the key may touch; NULL = every project (admin keys only). */
+  projectIds: text("project_ids").array(),
+  createdBy: text("created_by").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }),
+  lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+});
+
+/** Which GitHub Actions OIDC tokens may act on a project, and as which role. */
+export const oidcTrustPolicies = pgTable(
+  "oidc_trust_policies",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    projectId: text("project_id").notNull().references(() => projects.id),
+    issuer: text("issuer").notNull(),
+    audience: text("audience").notNull(),
+    /** owner/name, matched exactly against the token's `repository` claim. */
+    repository: text("repository").notNull(),
+    /** Optional exact match on the `ref` claim (e.g. refs/heads/main). */
+    ref: text("ref"),
+    role: text("role").$type<"developer" | "ci">().notNull().default("ci"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("oidc_trust_policies_project_idx").on(t.projectId)],
+);
+
+/** Who did what, when, to what; written in the transaction of the change itself. */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: serial("id").primaryKey(),
+    projectId: text("project_id"),
+    branchId: text("branch_id"),
+    actorId: text("actor_id").notNull(),
+    actorName: text("actor_name").notNull(),
+    actorRole: text("actor_role").notNull(),
+    action: text("action").notNull(),
+    before: jsonb("before"),
+    after: jsonb("after"),
+    requestId: text("request_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("audit_events_project_idx").on(t.projectId, t.id)],
+);

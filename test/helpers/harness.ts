@@ -43,7 +43,7 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
     db,
     boss,
     secrets: new SecretBox(randomBytes(32).toString("hex")),
-    config: { ANONBRANCH_CLONE_STRATEGY: "FILE_COPY" },
+    config: { ANONBRANCH_CLONE_STRATEGY: "FILE_COPY", ANONBRANCH_CI_MAX_TTL_SECONDS: 3600, ANONBRANCH_DEFAULT_TTL_SECONDS: 0 },
     log,
   };
   if (options.worker !== false) await startWorker(services, { concurrency: 2, pollingIntervalSeconds: 0.5 });

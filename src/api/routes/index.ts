@@ -12,6 +12,7 @@ import listBranches from "./branches/list.ts";
 import revealPassword from "./branches/reveal-password.ts";
 import getRole from "./branches/role.ts";
 import listRoles from "./branches/roles.ts";
+import auditLog from "./audit-log.ts";
 import connectionUri from "./connection-uri.ts";
 import getMaskingRules from "./masking-rules/get.ts";
 import updateMaskingRules from "./masking-rules/update.ts";
@@ -22,7 +23,7 @@ import getProject from "./projects/get.ts";
 import listProjects from "./projects/list.ts";
 
 const groups: ((app: Router) => unknown)[][] = [
-  [createProject, listProjects, getProject, deleteProject, connectionUri, getOperation],
+  [createProject, listProjects, getProject, deleteProject, connectionUri, getOperation, auditLog],
   [createAnonymizedBranch, listBranches, getBranch, deleteBranch],
   [listEndpoints, listDatabases, getDatabase, listRoles, getRole, revealPassword],
   [getMaskingRules, updateMaskingRules, startAnonymization, anonymizedStatus],
