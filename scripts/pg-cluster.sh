@@ -32,10 +32,15 @@ full_page_writes = off
 log_min_messages = warning
 log_statement = 'none'
 CONF
+  # TCP on 127.0.0.1 trusts every role (tests connect as any role); the Unix
+  # socket checks passwords, so tests can prove revealed credentials log in.
+  { echo "local all all scram-sha-256"; cat "$CLUSTER_DIR/data/pg_hba.conf"; } >"$CLUSTER_DIR/hba.tmp"
+  cat "$CLUSTER_DIR/hba.tmp" >"$CLUSTER_DIR/data/pg_hba.conf" && rm "$CLUSTER_DIR/hba.tmp"
   as_pg "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/postgresql.log" -w -t 60 start >/dev/null \
     || { cat "$CLUSTER_DIR/postgresql.log"; return 1; }
   CLUSTER_URL="postgresql://postgres@127.0.0.1:$CLUSTER_PORT/postgres"
-  export CLUSTER_DIR CLUSTER_PORT CLUSTER_URL
+  CLUSTER_SOCKET="$CLUSTER_DIR/.s.PGSQL.$CLUSTER_PORT"
+  export CLUSTER_DIR CLUSTER_PORT CLUSTER_URL CLUSTER_SOCKET
 }
 
 stop_cluster() {

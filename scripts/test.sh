@@ -11,5 +11,6 @@ trap stop_cluster EXIT
 echo "[test] PostgreSQL $PG_MAJOR with anon preloaded on port $CLUSTER_PORT ($CLUSTER_DIR)"
 export ANONBRANCH_TEST_PG_URL="$CLUSTER_URL"
 export ANONBRANCH_TEST_PG_LOG="$CLUSTER_DIR/postgresql.log"
+export ANONBRANCH_TEST_PG_SOCKET="$CLUSTER_SOCKET"
 if [ "$#" -gt 0 ]; then files=("$@"); else files=(test/*.test.ts); fi
 node --import tsx --test --test-reporter=spec "${files[@]}"

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startHarness, waitFor, type Harness } from "./helpers/harness.ts";
-import { connect, testServerUrl } from "./helpers/pg.ts";
+import { connect, connectWithPassword, testServerUrl } from "./helpers/pg.ts";
 import { createShop, type ShopDatabase } from "./helpers/shop.ts";
 
 let h: Harness;
@@ -162,6 +162,26 @@ describe("anonymized branches, end to end", () => {
     }
     assert.deepEqual(await fingerprint(shop.url, "users"), parentBefore.users, "the parent is unchanged");
     assert.deepEqual(await fingerprint(shop.url, "orders"), parentBefore.orders);
+  });
+
+  test("the revealed password logs in where passwords are checked, and nothing else does", async () => {
+    const { role, uri } = await connectAsBranch(branchId);
+    const reveal = await h.request("GET", `/projects/${projectId}/branches/${branchId}/roles/${role}/reveal_password`);
+    assert.equal(reveal.status, 200);
+    assert.equal(decodeURIComponent(new URL(uri).password), reveal.body.password);
+    const checked = new URL(uri);
+    const good = connectWithPassword(checked.toString());
+    const [me] = await good`SELECT current_user AS u`;
+    assert.equal(me!.u, role);
+    await good.end();
+    checked.password = "wrong-password";
+    const bad = connectWithPassword(checked.toString());
+    await assert.rejects(bad`SELECT 1`, /password authentication failed/);
+    await bad.end();
+    const admin = connect(testServerUrl(), { max: 1 });
+    const [stored] = await admin`SELECT rolpassword FROM pg_authid WHERE rolname = ${role}`;
+    await admin.end();
+    assert.match(stored!.rolpassword, /^SCRAM-SHA-256\$4096:/, "the server holds a verifier, never the password");
   });
 
   test("PATCH adds a rule, anonymize reruns, GET returns four rules", async () => {

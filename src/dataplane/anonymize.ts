@@ -29,17 +29,21 @@ interface UserTrigger {
 }
 
 /**
- * Masks the given tables in one transaction, table by table. User triggers
- * that are enabled are disabled for the run and re-enabled before commit (an
- * audit trigger would otherwise copy every original row into its history
- * table); internal triggers (foreign keys) keep firing.
+ * Masks the given tables in one transaction, table by table, as the branch
+ * role: a masking expression can do no more than the branch's own user could
+ * (PostgreSQL Anonymizer 1.x before 1.3 let rules escalate to superuser).
+ * User triggers that are enabled are disabled for the run and re-enabled
+ * before commit (an audit trigger would otherwise copy every original row
+ * into its history table); internal triggers (foreign keys) keep firing.
  */
 export async function maskTables(
   db: DataPlaneSql,
+  role: string,
   tables: MaskedTable[],
   onTable: (table: MaskedTable, index: number) => Promise<void>,
 ): Promise<void> {
   await db.begin(async (tx) => {
+    await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
     const triggers = (await tx`
       SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS table, t.tgname AS name
       FROM pg_catalog.pg_trigger t
@@ -80,11 +84,12 @@ const notFromExtension = (classOid: string, objOid: string): string =>
   `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classOid}'::pg_catalog.regclass AND d.objid = ${objOid} AND d.deptype = 'e')`;
 
 /**
- * Gives the branch to its role, object by object: the database, user schemas,
+ * Gives the branch's objects to its role, object by object: user schemas,
  * relations, routines and types. Never REASSIGN OWNED, which would also move
- * shared objects such as other databases owned by the same role.
+ * shared objects such as other databases owned by the same role. The role
+ * still cannot connect: that is grantAccess(), once the branch is masked.
  */
-export async function handOver(admin: DataPlaneSql, db: DataPlaneSql, database: string, role: string): Promise<void> {
+export async function handOverObjects(db: DataPlaneSql, role: string): Promise<void> {
   const r = quoteIdent(role);
   await db.begin(async (tx) => {
     const schemas = await tx.unsafe(
@@ -124,6 +129,11 @@ export async function handOver(admin: DataPlaneSql, db: DataPlaneSql, database: 
     await tx.unsafe(`GRANT USAGE ON SCHEMA anon TO ${r}`);
     await tx.unsafe(`GRANT SELECT ON ALL TABLES IN SCHEMA anon TO ${r}`);
   });
+}
+
+/** Opens the masked branch database to its role (and only to it). */
+export async function grantAccess(admin: DataPlaneSql, database: string, role: string): Promise<void> {
+  const r = quoteIdent(role);
   await admin.unsafe(`ALTER DATABASE ${quoteIdent(database)} OWNER TO ${r}`);
   await admin.unsafe(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdent(database)} TO ${r}`);
 }

@@ -2,15 +2,19 @@
 // branch role (no access yet) and the masking rules as SECURITY LABELs.
 import { canonicalLabel } from "../masking/validate.ts";
 import type { MaskingRule } from "../masking/types.ts";
+import { scramVerifier } from "../lib/secrets.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "../lib/sql-quote.ts";
 import type { DataPlaneSql, Queryable } from "./connection.ts";
 
-/** Creates the branch's login role if missing; it gets no access here. */
+/**
+ * Creates the branch's login role if missing; it gets no access here. The
+ * password is sent as a SCRAM verifier, never in clear.
+ */
 export async function ensureBranchRole(admin: DataPlaneSql, role: string, password: string): Promise<void> {
   const rows = await admin`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${role}`;
   const verb = rows.length === 0 ? "CREATE" : "ALTER";
   await admin.unsafe(
-    `${verb} ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${quoteLiteral(password)}`,
+    `${verb} ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${quoteLiteral(scramVerifier(password))}`,
   );
 }
 
@@ -19,9 +23,29 @@ export async function dropBranchRole(admin: DataPlaneSql, role: string): Promise
 }
 
 /**
+ * CREATE DATABASE … TEMPLATE copies neither ALTER DATABASE … SET settings nor
+ * grants: the parent's database-wide settings are carried over here (the
+ * branch's users expect the same search_path, time zone …); grants are not.
+ */
+export async function copyDatabaseSettings(admin: DataPlaneSql, parent: string, target: string): Promise<void> {
+  const rows = await admin`
+    SELECT pg_catalog.unnest(s.setconfig) AS setting
+    FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+    WHERE d.datname = ${parent} AND s.setrole = 0`;
+  for (const { setting } of rows as unknown as { setting: string }[]) {
+    const eq = setting.indexOf("=");
+    const name = setting.slice(0, eq);
+    if (eq <= 0 || name === "session_preload_libraries") continue;
+    await admin.begin(async (tx) => {
+      await tx`SELECT pg_catalog.set_config(${name}, ${setting.slice(eq + 1)}, true)`;
+      await tx.unsafe(`ALTER DATABASE ${quoteIdent(target)} SET ${quoteIdent(name)} FROM CURRENT`);
+    });
+  }
+}
+
+/**
  * Installs and initialises anon in a branch database and makes every later
- * session there load the label provider (CREATE DATABASE … TEMPLATE copies no
- * ALTER DATABASE … SET, so this is set on each copy).
+ * session there load the label provider (not copied by TEMPLATE either).
  */
 export async function prepareAnon(admin: DataPlaneSql, database: string, branchDb: DataPlaneSql): Promise<void> {
   await admin.unsafe(`ALTER DATABASE ${quoteIdent(database)} SET session_preload_libraries = 'anon'`);

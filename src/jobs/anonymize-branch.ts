@@ -6,7 +6,7 @@ import type { Services } from "../control/context.ts";
 import { loadCatalogs, liveRules, mergeRules, storedRules } from "../control/masking-rules.ts";
 import { branches } from "../db/schema.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
-import { hardenDatabase, handOver, maskTables, maskedTables, type MaskedTable } from "../dataplane/anonymize.ts";
+import { grantAccess, handOverObjects, hardenDatabase, maskTables, maskedTables, type MaskedTable } from "../dataplane/anonymize.ts";
 import { applyLabels } from "../dataplane/prepare.ts";
 import type { MaskingRule } from "../masking/types.ts";
 import { validateMaskingRules } from "../masking/validate.ts";
@@ -55,10 +55,12 @@ async function syncRules(svc: Services, ctx: JobContext): Promise<MaskingRule[]>
 
 async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
   const rules = await syncRules(svc, ctx);
+  const role = ctx.branch.roleName!;
   const plan: { db: JobContext["databases"][number]; tables: MaskedTable[] }[] = [];
   for (const d of ctx.databases) {
     const own = rules.filter((r) => r.database_name === d.name);
     const tables = await withDataPlane(ctx.sourceUri, d.physicalName, async (sql) => {
+      await handOverObjects(sql, role);
       await applyLabels(sql, d.name, own);
       return maskedTables(sql);
     });
@@ -70,7 +72,7 @@ async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
     let current = "";
     try {
       await withDataPlane(ctx.sourceUri, db.physicalName, (sql) =>
-        maskTables(sql, tables, async (t) => {
+        maskTables(sql, role, tables, async (t) => {
           current = `${db.name}.${t.schema}.${t.table}`;
           done += 1;
           await setStatus(svc, ctx.branch.id, `Anonymizing table ${current} (${done}/${total})`);
@@ -84,11 +86,9 @@ async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
     await setStatus(svc, ctx.branch.id, `Hardening ${db.name}: rewriting ${tables.length} masked tables, refreshing statistics and materialized views`);
     await withDataPlane(ctx.sourceUri, db.physicalName, (sql) => hardenDatabase(sql, tables));
   }
+  await setStatus(svc, ctx.branch.id, `Opening the branch to role ${role}`);
   await withDataPlane(ctx.sourceUri, null, async (admin) => {
-    for (const { db } of plan) {
-      await setStatus(svc, ctx.branch.id, `Handing ${db.name} to role ${ctx.branch.roleName}`);
-      await withDataPlane(ctx.sourceUri, db.physicalName, (sql) => handOver(admin, sql, db.physicalName, ctx.branch.roleName!));
-    }
+    for (const { db } of plan) await grantAccess(admin, db.physicalName, role);
   });
   await svc.db.update(branches).set({ updatedAt: new Date() }).where(eq(branches.id, ctx.branch.id));
   return plan.reduce((n, p) => n + p.tables.reduce((m, t) => m + t.columns, 0), 0);

@@ -6,7 +6,7 @@ import type { Services } from "../control/context.ts";
 import { storedRules } from "../control/masking-rules.ts";
 import { cloneDatabase, ParentBusyError } from "../dataplane/clone.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
-import { applyLabels, ensureBranchRole, prepareAnon } from "../dataplane/prepare.ts";
+import { applyLabels, copyDatabaseSettings, ensureBranchRole, prepareAnon } from "../dataplane/prepare.ts";
 import { runAnonymization } from "./anonymize-branch.ts";
 import { setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
@@ -54,6 +54,7 @@ async function initialize(svc: Services, ctx: JobContext): Promise<string | null
           cloneDatabase(admin, d.parentPhysicalName!, d.physicalName, svc.config.ANONBRANCH_CLONE_STRATEGY),
         );
         current = `preparing database ${d.name}`;
+        await copyDatabaseSettings(admin, d.parentPhysicalName, d.physicalName);
         await setStatus(svc, branch.id, `Installing anon and applying masking rules in ${d.name} (${i + 1}/${databases.length})`);
         await withDataPlane(sourceUri, d.physicalName, async (sql) => {
           await prepareAnon(admin, d.physicalName, sql);

@@ -15,6 +15,16 @@ export function testServerUrl(database = "postgres"): string {
   return url.toString();
 }
 
+/**
+ * A client over the test server's Unix socket, where pg_hba.conf checks
+ * passwords (TCP on 127.0.0.1 trusts everyone): proves a credential works.
+ */
+export function connectWithPassword(url: string): Sql {
+  const path = process.env.ANONBRANCH_TEST_PG_SOCKET;
+  if (!path) throw new Error("ANONBRANCH_TEST_PG_SOCKET is not set: run the tests with `npm test`");
+  return postgres(url, { max: 1, path, onnotice: () => {} });
+}
+
 /** A postgres.js client that keeps quiet about notices. */
 export function connect(url: string, options: postgres.Options<{}> = {}): Sql {
   return postgres(url, { max: 4, onnotice: () => {}, ...options });
