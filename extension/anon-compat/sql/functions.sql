@@ -36,7 +36,7 @@ CREATE FUNCTION anon._luhn_check_digit(digits text)
 RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT (10 - (('0' || pg_catalog.substr(pg_catalog.translate(digits, '0123456789', '0246813579'), pg_catalog.length(digits) - 0, 1))::integer
+  SELECT (10 - (('0' || pg_catalog.substr(pg_catalog.translate(digits, '0123456789', '0246813579'), pg_catalog.length(digits), 1))::integer
                + ('0' || pg_catalog.substr(digits, pg_catalog.length(digits) - 1, 1))::integer
                + ('0' || pg_catalog.substr(pg_catalog.translate(digits, '0123456789', '0246813579'), pg_catalog.length(digits) - 2, 1))::integer
                + ('0' || pg_catalog.substr(digits, pg_catalog.length(digits) - 3, 1))::integer
@@ -409,14 +409,18 @@ $$;
 -- Partial scrambling
 --
 
--- partial('123456789', 1, '***', 3) = '1***789'
+-- partial('123456789', 1, '***', 3) = '1***789'. Strings shorter than
+-- prefix + suffix come out whole around the padding (as in PostgreSQL
+-- Anonymizer); a negative prefix or suffix counts as 0.
 CREATE FUNCTION anon.partial(ov text, prefix integer, padding text, suffix integer)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT pg_catalog.substr(ov, 1, GREATEST(prefix, 0))
-         || padding
-         || pg_catalog.substr(ov, pg_catalog.length(ov) - GREATEST(suffix, 0) + 1, GREATEST(suffix, 0))
+  SELECT CASE WHEN prefix IS NOT NULL AND suffix IS NOT NULL THEN
+           pg_catalog.substr(ov, 1, GREATEST(prefix, 0))
+           || padding
+           || pg_catalog.substr(ov, pg_catalog.length(ov) - GREATEST(suffix, 0) + 1, GREATEST(suffix, 0))
+         END
 $$;
 
 -- partial_email('daamien@gmail.com') = 'da******@gm******.com'
@@ -442,25 +446,31 @@ CREATE FUNCTION anon.noise(noise_value smallint, ratio double precision)
 RETURNS smallint
 LANGUAGE sql VOLATILE PARALLEL RESTRICTED
 AS $$
-  SELECT LEAST(GREATEST(pg_catalog.round(noise_value * (1.0 + (2.0 * pg_catalog.random() - 1.0) * ratio)),
-                        -32768), 32767)::smallint
+  SELECT CASE WHEN noise_value IS NOT NULL AND ratio IS NOT NULL THEN
+           LEAST(GREATEST(pg_catalog.round(noise_value * (1.0 + (2.0 * pg_catalog.random() - 1.0) * ratio)),
+                          -32768), 32767)::smallint
+         END
 $$;
 
 CREATE FUNCTION anon.noise(noise_value integer, ratio double precision)
 RETURNS integer
 LANGUAGE sql VOLATILE PARALLEL RESTRICTED
 AS $$
-  SELECT LEAST(GREATEST(pg_catalog.round(noise_value * (1.0 + (2.0 * pg_catalog.random() - 1.0) * ratio)),
-                        -2147483648), 2147483647)::integer
+  SELECT CASE WHEN noise_value IS NOT NULL AND ratio IS NOT NULL THEN
+           LEAST(GREATEST(pg_catalog.round(noise_value * (1.0 + (2.0 * pg_catalog.random() - 1.0) * ratio)),
+                          -2147483648), 2147483647)::integer
+         END
 $$;
 
 CREATE FUNCTION anon.noise(noise_value bigint, ratio double precision)
 RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL RESTRICTED
 AS $$
-  SELECT LEAST(GREATEST(pg_catalog.round(noise_value::numeric
-                                         * (1.0 + (2.0 * pg_catalog.random() - 1.0) * ratio)::numeric),
-                        -9223372036854775808), 9223372036854775807)::bigint
+  SELECT CASE WHEN noise_value IS NOT NULL AND ratio IS NOT NULL THEN
+           LEAST(GREATEST(pg_catalog.round(noise_value::numeric
+                                           * (1.0 + (2.0 * pg_catalog.random() - 1.0) * ratio)::numeric),
+                          -9223372036854775808), 9223372036854775807)::bigint
+         END
 $$;
 
 CREATE FUNCTION anon.noise(noise_value real, ratio double precision)
@@ -596,8 +606,9 @@ $$;
 -- characters > 0: that many characters of words; else words > 0: that many
 -- words; else that many paragraphs (3 to 6 sentences of 4 to 12 words), one
 -- per line. Words are random picks from anon.lorem_ipsum.
--- (The lateral generate_series() reference the outer row so that their
--- random length is drawn again for each paragraph and sentence.)
+-- (The random lengths are drawn in MATERIALIZED CTEs, so each is evaluated
+-- exactly once; generate_series() bounds are constants where possible, which
+-- keeps the row estimates, hence the plan cost, small: no JIT.)
 CREATE FUNCTION anon.lorem_ipsum(paragraphs integer DEFAULT 5,
                                  words integer DEFAULT 0,
                                  characters integer DEFAULT 0)
@@ -616,19 +627,26 @@ AS $$
                                             ELSE words END) AS g(i)
     WHERE characters > 0 OR words > 0
   ),
+  -- paragraphs: 3 to 6 sentences each
+  par AS MATERIALIZED (
+    SELECT p.i, 3 + pg_catalog.floor(pg_catalog.random() * 4)::integer AS nsentences
+    FROM pg_catalog.generate_series(1, paragraphs) AS p(i)
+    WHERE NOT (characters > 0 OR words > 0)
+  ),
+  -- sentences: 4 to 12 words each
+  sen AS MATERIALIZED (
+    SELECT par.i AS pi, s.i AS si, 4 + pg_catalog.floor(pg_catalog.random() * 9)::integer AS nwords
+    FROM par JOIN pg_catalog.generate_series(1, 6) AS s(i) ON s.i <= par.nsentences
+  ),
   sentence AS (
-    SELECT p.i AS pi, s.i AS si,
+    SELECT sen.pi, sen.si,
            pg_catalog.string_agg(
              w.a[1 + pg_catalog.floor(pg_catalog.random() * pg_catalog.cardinality(w.a))::integer],
              ' ' ORDER BY x.i) AS txt
-    FROM w,
-         pg_catalog.generate_series(1, paragraphs) AS p(i)
-         CROSS JOIN LATERAL pg_catalog.generate_series(
-           1, 3 + pg_catalog.floor(pg_catalog.random() * 4)::integer + 0 * p.i) AS s(i)
-         CROSS JOIN LATERAL pg_catalog.generate_series(
-           1, 4 + pg_catalog.floor(pg_catalog.random() * 9)::integer + 0 * s.i) AS x(i)
-    WHERE NOT (characters > 0 OR words > 0)
-    GROUP BY p.i, s.i
+    FROM sen
+    JOIN pg_catalog.generate_series(1, 12) AS x(i) ON x.i <= sen.nwords
+    CROSS JOIN w
+    GROUP BY sen.pi, sen.si
   ),
   paragraph AS (
     SELECT sentence.pi,
