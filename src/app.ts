@@ -56,9 +56,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     security: [{ bearer: [] }],
   });
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  const auth = authenticate(deps.auth, deps.services);
   app.use("/api/v2/*", async (c, next) => {
     if (c.req.path === "/api/v2/openapi.json") return next();
-    return authenticate(deps.auth)(c, next);
+    return auth(c, next);
   });
   app.route("/api/v2", api);
   return app;

@@ -10,6 +10,7 @@ import type { Services } from "./control/context.ts";
 import { openMetadataDb } from "./db/client.ts";
 import { migrateMetadata } from "./db/migrate.ts";
 import { ensureQueues } from "./jobs/queues.ts";
+import { armCrashPoint } from "./jobs/crash-points.ts";
 import { startWorker } from "./jobs/worker.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { SecretBox } from "./lib/secrets.ts";
@@ -44,7 +45,16 @@ async function main(mode: Mode): Promise<void> {
   boss.on("error", (error) => log.error("pg-boss error", { error }));
   await boss.start();
   await ensureQueues(boss);
-  const services: Services = { db, boss, secrets: new SecretBox(secretKey.value), config, log };
+  // API keys stay valid across restarts only if their signing secret does.
+  const jwtSecret = persistentSecret(config, config.ANONBRANCH_JWT_SECRET, "jwt-secret");
+  if (jwtSecret.created) log.warn(`ANONBRANCH_JWT_SECRET not set: generated one in ${config.ANONBRANCH_STATE_DIR}/jwt-secret`);
+  const services: Services = {
+    db,
+    boss,
+    secrets: new SecretBox(secretKey.value),
+    config: { ...config, ANONBRANCH_JWT_SECRET: jwtSecret.value },
+    log,
+  };
 
   let server: ReturnType<typeof serve> | undefined;
   if (mode === "all" || mode === "api") {
@@ -59,6 +69,7 @@ async function main(mode: Mode): Promise<void> {
     );
   }
   if (mode === "all" || mode === "worker") {
+    armCrashPoint(config.ANONBRANCH_CRASH_AT);
     await startWorker(services, { concurrency: config.ANONBRANCH_WORKER_CONCURRENCY });
     log.info("worker started", { concurrency: config.ANONBRANCH_WORKER_CONCURRENCY });
   }

@@ -2,6 +2,8 @@
 // per request. Only the API runs here; the worker stays a Node process.
 // pg-boss is given the metadata connection as its `db`, so enqueueing needs no
 // pg pool of its own. Not yet exercised on the Workers runtime (see README).
+// API keys need ANONBRANCH_JWT_SECRET as a Worker secret (there is no state
+// directory to generate one into); without it they are refused.
 import PgBoss from "pg-boss";
 import { createApp } from "./app.ts";
 import { parseConfig } from "./config.ts";

@@ -1,9 +1,20 @@
-// Bearer authentication → the request's principal. For now one static admin
-// token from the environment; API keys and OIDC slot in here.
-import { timingSafeEqual, createHash } from "node:crypto";
+// Bearer authentication → the request's principal. Three kinds of bearer token:
+//  - the static admin token (ANONBRANCH_ADMIN_TOKEN);
+//  - our API keys: HS256 JWTs with iss "anonbranch", valid while their
+//    api_keys row exists and is not revoked (checked on every request);
+//  - GitHub Actions OIDC tokens: verified against the issuer's JWKS, then
+//    admitted by the projects' trust policies (src/control/trust-policies.ts).
+// Failures are DomainErrors (401 unauthorized / 403 forbidden / 503 when the
+// JWKS cannot be fetched), mapped once by src/api/errors.ts. No message or log
+// line ever contains the token.
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import type { Principal } from "../control/context.ts";
-import { errorBody } from "./errors.ts";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
+import { z } from "zod";
+import { API_KEY_ISSUER, apiKeySecret, findApiKey, markApiKeyUsed } from "../control/api-keys.ts";
+import type { Principal, PrincipalRole, Services } from "../control/context.ts";
+import { matchTrustPolicies } from "../control/trust-policies.ts";
+import { DomainError, forbidden, unauthorized } from "../lib/errors.ts";
 import type { AppEnv } from "./env.ts";
 
 export interface AuthConfig {
@@ -12,19 +23,141 @@ export interface AuthConfig {
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
-export function authenticate(config: AuthConfig): MiddlewareHandler<AppEnv> {
+const adminPrincipal: Principal = { id: "admin", name: "admin", role: "admin", projects: "*" };
+
+export function authenticate(config: AuthConfig, svc: Services): MiddlewareHandler<AppEnv> {
   const expected = digest(config.adminToken);
-  const admin: Principal = { id: "admin", name: "admin", role: "admin", projects: "*" };
   return async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) {
-      return c.json(errorBody(c, "UNAUTHORIZED", "missing bearer token: send Authorization: Bearer <key>"), 401);
-    }
-    if (!timingSafeEqual(digest(match[1]!), expected)) {
-      return c.json(errorBody(c, "UNAUTHORIZED", "the bearer token is not valid"), 401);
-    }
-    c.set("principal", { ...admin, requestId: c.get("requestId") });
+    const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+    if (!match) throw unauthorized("missing bearer token: send Authorization: Bearer <key>");
+    const token = match[1]!;
+    const principal = timingSafeEqual(digest(token), expected) ? adminPrincipal : await principalOf(svc, token);
+    c.set("principal", { ...principal, requestId: c.get("requestId") });
     await next();
   };
+}
+
+/** Sorts a bearer JWT to the verifier it claims to need; each verifier trusts nothing from this peek. */
+async function principalOf(svc: Services, token: string): Promise<Principal> {
+  let alg: string | undefined;
+  let iss: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+    iss = decodeJwt(token).iss;
+  } catch {
+    throw unauthorized("the bearer token is not valid: it is neither the admin token nor a signed JWT");
+  }
+  if (iss === API_KEY_ISSUER) return apiKeyPrincipal(svc, token);
+  // Anything symmetric that is not ours would be verified against nothing we hold.
+  if (!alg || alg === "none" || alg.startsWith("HS")) {
+    throw unauthorized("the bearer token is not valid: not an anonbranch API key nor an OIDC token");
+  }
+  return oidcPrincipal(svc, token);
+}
+
+// ---- API keys -----------------------------------------------------------------
+
+const ApiKeyClaims = z.object({ sub: z.uuid(), jti: z.uuid() });
+
+async function apiKeyPrincipal(svc: Services, token: string): Promise<Principal> {
+  if (!svc.config.ANONBRANCH_JWT_SECRET) throw unauthorized("API keys are not configured on this server (ANONBRANCH_JWT_SECRET)");
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, apiKeySecret(svc.config), { issuer: API_KEY_ISSUER, algorithms: ["HS256"] }));
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw unauthorized("the API key has expired");
+    throw unauthorized("the API key is not valid: its signature or claims do not verify");
+  }
+  const claims = ApiKeyClaims.safeParse(payload);
+  if (!claims.success || claims.data.sub !== claims.data.jti) throw unauthorized("the API key is not valid: malformed claims");
+  const row = await findApiKey(svc.db, claims.data.sub);
+  if (!row) throw unauthorized("the API key is not known to this server");
+  if (row.revokedAt) throw unauthorized(`the API key "${row.name}" was revoked at ${row.revokedAt.toISOString()}`);
+  if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw unauthorized("the API key has expired");
+  await markApiKeyUsed(svc.db, row);
+  // The row, not the claims, is authoritative for role and scope.
+  return { id: row.id, name: row.name, role: row.role, projects: row.role === "admin" ? "*" : (row.projectIds ?? []) };
+}
+
+// ---- GitHub Actions OIDC --------------------------------------------------------
+
+const asymmetric = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
+/** One remote key set per URL for the process: jose caches the keys inside it (and refetches on an unknown kid). */
+const jwksByUrl = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+function jwksFor(url: string): ReturnType<typeof createRemoteJWKSet> {
+  let set = jwksByUrl.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url));
+    jwksByUrl.set(url, set);
+  }
+  return set;
+}
+
+const OidcClaims = z.object({
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  repository: z.string().min(1),
+  ref: z.string().optional(),
+});
+
+async function oidcPrincipal(svc: Services, token: string): Promise<Principal> {
+  const url = svc.config.ANONBRANCH_OIDC_JWKS_URL;
+  if (!url) {
+    throw unauthorized("the bearer token is not an anonbranch API key, and OIDC is not configured on this server (ANONBRANCH_OIDC_JWKS_URL)");
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, jwksFor(url), {
+      issuer: svc.config.ANONBRANCH_OIDC_ISSUER,
+      algorithms: asymmetric,
+      requiredClaims: ["exp", "aud"],
+    }));
+  } catch (error) {
+    throw oidcFailure(svc, error);
+  }
+  const claims = OidcClaims.safeParse(payload);
+  if (!claims.success) throw unauthorized("the OIDC token has no repository claim: only GitHub Actions tokens are accepted");
+  const { iss, aud, repository, ref } = claims.data;
+  const audiences = typeof aud === "string" ? [aud] : aud;
+  const { trusted, matching } = await matchTrustPolicies(svc.db, { issuer: iss, audiences, repository, ref });
+  if (trusted.length === 0) {
+    throw unauthorized(`the OIDC token's audience (${audiences.join(", ")}) is not accepted by any trust policy`);
+  }
+  if (matching.length === 0) {
+    throw forbidden(`no trust policy admits repository ${repository}${ref ? ` at ${ref}` : ""}`);
+  }
+  // One principal, one role: when policies of several projects match with
+  // different roles, the token gets the narrower one (ci) everywhere.
+  const role: PrincipalRole = matching.some((p) => p.role === "ci") ? "ci" : "developer";
+  return {
+    id: `oidc:${repository}@${ref ?? ""}`,
+    name: `github:${repository}`,
+    role,
+    projects: [...new Set(matching.map((p) => p.projectId))],
+  };
+}
+
+function oidcFailure(svc: Services, error: unknown): DomainError {
+  if (error instanceof errors.JWTExpired) return unauthorized("the OIDC token has expired");
+  if (error instanceof errors.JWTClaimValidationFailed) return unauthorized(`the OIDC token is not valid: ${error.message}`);
+  if (
+    error instanceof errors.JWSSignatureVerificationFailed ||
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys
+  ) {
+    return unauthorized("the OIDC token's signature does not verify against the issuer's keys");
+  }
+  if (
+    error instanceof errors.JOSEAlgNotAllowed ||
+    error instanceof errors.JOSENotSupported ||
+    error instanceof errors.JWSInvalid ||
+    error instanceof errors.JWTInvalid
+  ) {
+    return unauthorized(`the OIDC token is not valid: ${error.message}`);
+  }
+  // Left: the key set could not be fetched or read. Our side, not the caller's.
+  svc.log.warn("cannot fetch the OIDC issuer's signing keys", { error });
+  return new DomainError("unavailable", "OIDC_UNAVAILABLE", "cannot verify the OIDC token now: the issuer's signing keys could not be fetched");
 }

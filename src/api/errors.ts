@@ -16,6 +16,7 @@ const statusOf: Record<DomainErrorKind, ContentfulStatusCode> = {
   conflict: 409,
   locked: 423,
   not_ready: 409,
+  unavailable: 503,
 };
 
 export function errorBody(c: Context<AppEnv>, code: string, message: string) {

@@ -76,7 +76,7 @@ export const BranchSchema = z
     id: str, project_id: str, parent_id: optStr, name: str, current_state: str, state_changed_at: str,
     creation_source: str, primary: z.boolean(), default: z.boolean(), protected: z.boolean(), cpu_used_sec: num,
     compute_time_seconds: num, active_time_seconds: num, written_data_bytes: num, data_transfer_bytes: num,
-    created_at: str, updated_at: str, expires_at: optStr, init_source: str,
+    created_at: str, updated_at: str, expires_at: optStr, last_reset_at: optStr, init_source: str,
     restricted_actions: z.array(z.object({ name: str, reason: str })).optional(),
     anonymized: z.boolean().openapi({ description: "anonbranch: true for anonymized branches" }),
   })
@@ -145,3 +145,31 @@ export const BranchWithResourcesSchema = z.object({
   roles: z.array(RoleSchema),
   databases: z.array(DatabaseSchema),
 });
+
+export const ApiKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(["admin", "developer", "ci"]),
+    project_ids: z.array(z.string()).nullable().openapi({ description: "null: every project (admin keys)" }),
+    created_at: z.string(),
+    created_by: z.string(),
+    expires_at: z.string().nullable(),
+    last_used_at: z.string().nullable().openapi({ description: "updated at most once a minute" }),
+    revoked: z.boolean(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi("ApiKey");
+
+export const TrustPolicySchema = z
+  .object({
+    id: z.string(),
+    project_id: z.string(),
+    issuer: z.string(),
+    audience: z.string(),
+    repository: z.string(),
+    ref: z.string().nullable(),
+    role: z.enum(["developer", "ci"]),
+    created_at: z.string(),
+  })
+  .openapi("TrustPolicy");

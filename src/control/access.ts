@@ -2,12 +2,12 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
 import { branches, operations, projects } from "../db/schema.ts";
-import { DomainError, invalid, locked, notFound } from "../lib/errors.ts";
+import { forbidden, invalid, locked, notFound } from "../lib/errors.ts";
 import type { Principal, Services } from "./context.ts";
 
 export function requireAdmin(principal: Principal): void {
   if (principal.role !== "admin") {
-    throw new DomainError("forbidden", "FORBIDDEN", `this action needs an admin key; ${principal.name} is ${principal.role}`);
+    throw forbidden(`this action needs an admin key; ${principal.name} is ${principal.role}`);
   }
 }
 
@@ -35,7 +35,7 @@ export function canTouchProject(principal: Principal, projectId: string): boolea
 
 export async function loadProject(db: Db | Tx, principal: Principal, projectId: string) {
   if (!canTouchProject(principal, projectId)) {
-    throw new DomainError("forbidden", "FORBIDDEN", `${principal.name} has no access to project ${projectId}`);
+    throw forbidden(`${principal.name} (${principal.role}) has no access to project ${projectId}`);
   }
   const [project] = await db
     .select()

@@ -22,6 +22,14 @@ export interface Services {
   db: Db;
   boss: PgBoss;
   secrets: SecretBox;
-  config: Pick<Config, "ANONBRANCH_CLONE_STRATEGY" | "ANONBRANCH_CI_MAX_TTL_SECONDS" | "ANONBRANCH_DEFAULT_TTL_SECONDS">;
+  config: Pick<
+    Config,
+    | "ANONBRANCH_CLONE_STRATEGY"
+    | "ANONBRANCH_CI_MAX_TTL_SECONDS"
+    | "ANONBRANCH_DEFAULT_TTL_SECONDS"
+    | "ANONBRANCH_JWT_SECRET"
+    | "ANONBRANCH_OIDC_ISSUER"
+    | "ANONBRANCH_OIDC_JWKS_URL"
+  >;
   log: Logger;
 }

@@ -59,6 +59,7 @@ export function presentBranch(b: BranchRow) {
     created_at: b.createdAt.toISOString(),
     updated_at: b.updatedAt.toISOString(),
     expires_at: iso(b.expiresAt),
+    last_reset_at: iso(b.lastResetAt),
     init_source: "parent-data",
     // Marks anonymized branches the way Neon does: what they cannot do.
     restricted_actions:

@@ -8,7 +8,8 @@ export type DomainErrorKind =
   | "invalid"
   | "conflict"
   | "locked"
-  | "not_ready";
+  | "not_ready"
+  | "unavailable";
 
 export class DomainError extends Error {
   constructor(
@@ -30,3 +31,9 @@ export const locked = (message: string): DomainError => new DomainError("locked"
 
 export const conflict = (message: string, code = "CONFLICT"): DomainError =>
   new DomainError("conflict", code, message);
+
+/** No usable credentials: missing, malformed, expired or revoked. Never echoes the token. */
+export const unauthorized = (message: string): DomainError => new DomainError("unauthorized", "UNAUTHORIZED", message);
+
+/** Authenticated, but this principal may not do this. */
+export const forbidden = (message: string): DomainError => new DomainError("forbidden", "FORBIDDEN", message);

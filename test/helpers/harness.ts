@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import PgBoss from "pg-boss";
 import { createApp } from "../../src/app.ts";
-import type { Services } from "../../src/control/context.ts";
+import type { PrincipalRole, Services } from "../../src/control/context.ts";
 import { openMetadataDb } from "../../src/db/client.ts";
 import { migrateMetadata } from "../../src/db/migrate.ts";
 import { startWorker } from "../../src/jobs/worker.ts";
@@ -18,15 +18,46 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
+export interface MintKeyOptions {
+  role: PrincipalRole;
+  /** Project ids the key may touch (leave out for admin keys). */
+  projects?: string[];
+  name?: string;
+  expiresInSeconds?: number;
+}
+
+/** A key as POST /api_keys answers it; `key` is the bearer token. */
+export interface MintedKey {
+  id: string;
+  name: string;
+  role: PrincipalRole;
+  key: string;
+}
+
+export interface HarnessOptions {
+  worker?: boolean;
+  /** ANONBRANCH_OIDC_JWKS_URL: where OIDC tokens' signing keys are fetched (unset: OIDC refused). */
+  oidcJwksUrl?: string;
+  /** ANONBRANCH_OIDC_ISSUER (default: GitHub Actions' issuer). */
+  oidcIssuer?: string;
+}
+
 export interface Harness {
   adminToken: string;
+  /** For worker processes the test spawns itself: the same metadata database and key. */
+  metadataUrl: string;
+  secretKey: string;
   services: Services;
   logs: string[];
   request<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<ApiResponse<T>>;
+  /** Mints an API key through the real POST /api_keys, as the admin. */
+  mintKey(options: MintKeyOptions): Promise<MintedKey>;
+  /** Registers the test server's `databases` as a project through the real POST /projects, as the admin. */
+  registerProject(databases: string[], name?: string): Promise<{ projectId: string; defaultBranchId: string }>;
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { worker?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const metadataName = `meta_${randomBytes(4).toString("hex")}`;
   const metadataUrl = testServerUrl(metadataName);
   await migrateMetadata(metadataUrl);
@@ -39,11 +70,19 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
   boss.on("error", (error) => log.error("pg-boss error", { error }));
   await boss.start();
   const adminToken = randomBytes(24).toString("base64url");
+  const secretKey = randomBytes(32).toString("hex");
   const services: Services = {
     db,
     boss,
-    secrets: new SecretBox(randomBytes(32).toString("hex")),
-    config: { ANONBRANCH_CLONE_STRATEGY: "FILE_COPY", ANONBRANCH_CI_MAX_TTL_SECONDS: 3600, ANONBRANCH_DEFAULT_TTL_SECONDS: 0 },
+    secrets: new SecretBox(secretKey),
+    config: {
+      ANONBRANCH_CLONE_STRATEGY: "FILE_COPY",
+      ANONBRANCH_CI_MAX_TTL_SECONDS: 3600,
+      ANONBRANCH_DEFAULT_TTL_SECONDS: 0,
+      ANONBRANCH_JWT_SECRET: randomBytes(32).toString("base64url"),
+      ANONBRANCH_OIDC_ISSUER: options.oidcIssuer ?? "https://token.actions.githubusercontent.com",
+      ANONBRANCH_OIDC_JWKS_URL: options.oidcJwksUrl,
+    },
     log,
   };
   if (options.worker !== false) await startWorker(services, { concurrency: 2, pollingIntervalSeconds: 0.5 });
@@ -53,8 +92,10 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
   }
   const app = createApp({ services, auth: { adminToken } });
 
-  return {
+  const harness: Harness = {
     adminToken,
+    metadataUrl,
+    secretKey,
     services,
     logs,
     async request(method, path, body, token) {
@@ -75,6 +116,23 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
       }
       return { status: res.status, body: parsed as any };
     },
+    async mintKey({ role, projects, name, expiresInSeconds }) {
+      const res = await harness.request("POST", "/api_keys", {
+        name: name ?? `${role}-${randomBytes(3).toString("hex")}`,
+        role,
+        project_ids: projects,
+        expires_in_seconds: expiresInSeconds,
+      });
+      if (res.status !== 201) throw new Error(`POST /api_keys answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body as MintedKey;
+    },
+    async registerProject(databases, name = "shop") {
+      const res = await harness.request("POST", "/projects", {
+        project: { name, source: { connection_uri: testServerUrl("postgres"), databases } },
+      });
+      if (res.status !== 201) throw new Error(`POST /projects answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return { projectId: res.body.project.id, defaultBranchId: res.body.branch.id };
+    },
     async close() {
       await boss.stop({ graceful: false, wait: true, timeout: 5000 });
       await sql.end();
@@ -83,6 +141,7 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
       await admin.end();
     },
   };
+  return harness;
 }
 
 /** Polls `read` until `done` holds; fails with the last value seen after `timeoutMs`. */

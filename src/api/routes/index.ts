@@ -1,5 +1,8 @@
 // All /api/v2 routes, grouped by resource.
 import { newRouter, type Router } from "../router.ts";
+import createApiKey from "./api-keys/create.ts";
+import listApiKeys from "./api-keys/list.ts";
+import revokeApiKey from "./api-keys/revoke.ts";
 import startAnonymization from "./anonymization/start.ts";
 import anonymizedStatus from "./anonymization/status.ts";
 import createAnonymizedBranch from "./branches/create-anonymized.ts";
@@ -9,9 +12,11 @@ import deleteBranch from "./branches/delete.ts";
 import listEndpoints from "./branches/endpoints.ts";
 import getBranch from "./branches/get.ts";
 import listBranches from "./branches/list.ts";
+import resetToParent from "./branches/reset-to-parent.ts";
 import revealPassword from "./branches/reveal-password.ts";
 import getRole from "./branches/role.ts";
 import listRoles from "./branches/roles.ts";
+import updateBranch from "./branches/update.ts";
 import auditLog from "./audit-log.ts";
 import connectionUri from "./connection-uri.ts";
 import getMaskingRules from "./masking-rules/get.ts";
@@ -21,12 +26,16 @@ import createProject from "./projects/create.ts";
 import deleteProject from "./projects/delete.ts";
 import getProject from "./projects/get.ts";
 import listProjects from "./projects/list.ts";
+import createTrustPolicy from "./trust-policies/create.ts";
+import deleteTrustPolicy from "./trust-policies/delete.ts";
+import listTrustPolicies from "./trust-policies/list.ts";
 
 const groups: ((app: Router) => unknown)[][] = [
   [createProject, listProjects, getProject, deleteProject, connectionUri, getOperation, auditLog],
-  [createAnonymizedBranch, listBranches, getBranch, deleteBranch],
+  [createAnonymizedBranch, listBranches, getBranch, updateBranch, deleteBranch, resetToParent],
   [listEndpoints, listDatabases, getDatabase, listRoles, getRole, revealPassword],
   [getMaskingRules, updateMaskingRules, startAnonymization, anonymizedStatus],
+  [createApiKey, listApiKeys, revokeApiKey, createTrustPolicy, listTrustPolicies, deleteTrustPolicy],
 ];
 
 export function apiRoutes(): Router {
