@@ -114,7 +114,7 @@ describe("pseudo_*: deterministic per seed and salt", () => {
     const seeds = await many("anon.pseudo_email(g)", 3000);
     seeds.forEach((v) => assert.match(v, emailPattern));
     assert.ok(new Set(seeds).size >= 2995, "distinct seeds rarely collide");
-    const [{ v: before }] = (await many("anon.pseudo_first_name(7)", 1)).map((v) => ({ v }));
+    const [before] = await many("anon.pseudo_first_name(7)", 1);
     await one("SELECT anon.init()");
     assert.equal((await one("SELECT anon.pseudo_first_name(7) v")).v, before, "stable across init()");
   });

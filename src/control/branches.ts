@@ -5,7 +5,7 @@ import { anonymizationRuns, branchDatabases, branches, operations } from "../db/
 import { branchRoleName, physicalDatabaseName } from "../dataplane/names.ts";
 import { bossDb } from "../jobs/boss-db.ts";
 import { jobOptions, queues, type CreateBranchJob, type DeleteBranchJob } from "../jobs/queues.ts";
-import { conflict, invalid, notFound } from "../lib/errors.ts";
+import { DomainError, conflict, invalid, notFound } from "../lib/errors.ts";
 import { newBranchId, newEndpointId, newOperationId } from "../lib/ids.ts";
 import { newPassword } from "../lib/secrets.ts";
 import type { MaskingRule } from "../masking/types.ts";
@@ -228,8 +228,14 @@ export async function deleteBranchInTx(svc: Services, tx: Tx, branch: BranchRow,
 export async function deleteBranch(svc: Services, principal: Principal, projectId: string, branchId: string) {
   await loadProject(svc.db, principal, projectId);
   return svc.db.transaction(async (tx) => {
+    // Deleting twice is harmless: the second call answers with the deleted branch.
+    const [gone] = await tx.select().from(branches).where(and(eq(branches.id, branchId), eq(branches.projectId, projectId)));
+    if (gone?.deletedAt) return { branch: presentBranch(gone), operations: [] };
     const branch = await loadBranch(tx, projectId, branchId, { forUpdate: true });
     if (branch.isDefault) throw invalid(`branch ${branchId} is the project's default branch and cannot be deleted`, "DEFAULT_BRANCH");
+    if (branch.protected && principal.role !== "admin") {
+      throw new DomainError("forbidden", "FORBIDDEN", `branch ${branchId} is protected; only an admin can delete it`);
+    }
     const [child] = await tx
       .select({ id: branches.id })
       .from(branches)

@@ -65,9 +65,14 @@ export async function maskTables(
  * dead tuple, no old index entry), ANALYZE replaces pg_stats, and every
  * materialized view is refreshed from the masked tables.
  */
-export async function hardenDatabase(db: DataPlaneSql, tables: MaskedTable[]): Promise<void> {
+export async function hardenDatabase(
+  db: DataPlaneSql,
+  tables: MaskedTable[],
+  afterTable: (table: MaskedTable) => void = () => {},
+): Promise<void> {
   for (const t of tables) {
     await db.unsafe(`VACUUM (FULL, ANALYZE) ${quoteQualified(t.schema, t.table)}`);
+    afterTable(t);
   }
   const views = await db`
     SELECT n.nspname AS schema, c.relname AS name

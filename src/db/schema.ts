@@ -65,6 +65,7 @@ export const branches = pgTable(
     rolePasswordEncrypted: text("role_password_encrypted"),
     annotation: jsonb("annotation").$type<Record<string, string>>(),
     expiresAt: timestamp("expires_at", { withTimezone: true }),
+    lastResetAt: timestamp("last_reset_at", { withTimezone: true }),
     ...timestamps,
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
   },

@@ -13,10 +13,20 @@ import { validateMaskingRules } from "../masking/validate.ts";
 import { setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { AnonymizeBranchJob } from "./queues.ts";
+import { withBranchLock } from "./branch-lock.ts";
+import { crashPoint } from "./crash-points.ts";
+import { operationPending } from "./operations.ts";
 
 class RunFailure extends Error {}
 
 export async function runAnonymization(svc: Services, job: AnonymizeBranchJob): Promise<void> {
+  await withBranchLock(svc, job.branchId, async () => {
+    if (await operationPending(svc, job.operationId)) await anonymizeBranch(svc, job);
+  });
+}
+
+/** The run itself; the caller holds the branch lock. */
+export async function anonymizeBranch(svc: Services, job: AnonymizeBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
   if (!ctx || ctx.branch.deletedAt) {
     await setOperation(svc, job.operationId, "finished");
@@ -27,6 +37,7 @@ export async function runAnonymization(svc: Services, job: AnonymizeBranchJob): 
   await setAnonState(svc, ctx.branch.id, "anonymizing", "Preparing anonymization");
   try {
     const maskedColumns = await anonymize(svc, ctx);
+    crashPoint("before-anonymized");
     const message = `Anonymized ${maskedColumns} column${maskedColumns === 1 ? "" : "s"}`;
     await setAnonState(svc, ctx.branch.id, "anonymized", message, { currentState: "ready", stateChangedAt: new Date() });
     await setRun(svc, job.runId, { status: "succeeded", completedAt: new Date(), maskedColumns });
@@ -41,7 +52,7 @@ export async function runAnonymization(svc: Services, job: AnonymizeBranchJob): 
 }
 
 /** Brings stored rules up to date with labels set over SQL, after validating them. */
-async function syncRules(svc: Services, ctx: JobContext): Promise<MaskingRule[]> {
+export async function syncRules(svc: Services, ctx: JobContext): Promise<MaskingRule[]> {
   const stored = await storedRules(svc.db, ctx.branch.id);
   const live = await liveRules(ctx.sourceUri, ctx.databases);
   const merged = mergeRules(stored, live);
@@ -55,6 +66,7 @@ async function syncRules(svc: Services, ctx: JobContext): Promise<MaskingRule[]>
 
 async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
   const rules = await syncRules(svc, ctx);
+  crashPoint("after-sync");
   const role = ctx.branch.roleName!;
   const plan: { db: JobContext["databases"][number]; tables: MaskedTable[] }[] = [];
   for (const d of ctx.databases) {
@@ -72,7 +84,8 @@ async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
     let current = "";
     try {
       await withDataPlane(ctx.sourceUri, db.physicalName, (sql) =>
-        maskTables(sql, role, tables, async (t) => {
+        maskTables(sql, role, tables, async (t, i) => {
+          if (i === 1) crashPoint("mid-table");
           current = `${db.name}.${t.schema}.${t.table}`;
           done += 1;
           await setStatus(svc, ctx.branch.id, `Anonymizing table ${current} (${done}/${total})`);
@@ -82,10 +95,12 @@ async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
       throw new RunFailure(`Anonymizing table ${current} failed: ${describeError(error)}`);
     }
   }
+  crashPoint("after-mask");
   for (const { db, tables } of plan) {
     await setStatus(svc, ctx.branch.id, `Hardening ${db.name}: rewriting ${tables.length} masked tables, refreshing statistics and materialized views`);
-    await withDataPlane(ctx.sourceUri, db.physicalName, (sql) => hardenDatabase(sql, tables));
+    await withDataPlane(ctx.sourceUri, db.physicalName, (sql) => hardenDatabase(sql, tables, () => crashPoint("mid-harden")));
   }
+  crashPoint("before-grant");
   await setStatus(svc, ctx.branch.id, `Opening the branch to role ${role}`);
   await withDataPlane(ctx.sourceUri, null, async (admin) => {
     for (const { db } of plan) await grantAccess(admin, db.physicalName, role);

@@ -7,7 +7,10 @@ import { storedRules } from "../control/masking-rules.ts";
 import { cloneDatabase, ParentBusyError } from "../dataplane/clone.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
 import { applyLabels, copyDatabaseSettings, ensureBranchRole, prepareAnon } from "../dataplane/prepare.ts";
-import { runAnonymization } from "./anonymize-branch.ts";
+import { anonymizeBranch } from "./anonymize-branch.ts";
+import { withBranchLock } from "./branch-lock.ts";
+import { crashPoint } from "./crash-points.ts";
+import { operationPending } from "./operations.ts";
 import { setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { CreateBranchJob } from "./queues.ts";
@@ -16,6 +19,12 @@ import type { CreateBranchJob } from "./queues.ts";
 const BUSY_PARENT_WAIT_MS = 10 * 60_000;
 
 export async function runCreateBranch(svc: Services, job: CreateBranchJob): Promise<void> {
+  await withBranchLock(svc, job.branchId, async () => {
+    if (await operationPending(svc, job.operationId)) await createBranch(svc, job);
+  });
+}
+
+async function createBranch(svc: Services, job: CreateBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
   if (!ctx || ctx.branch.deletedAt) {
     await setOperation(svc, job.operationId, "finished");
@@ -29,23 +38,25 @@ export async function runCreateBranch(svc: Services, job: CreateBranchJob): Prom
       await setOperation(svc, job.operationId, "failed", failure);
       return;
     }
+    crashPoint("before-initialized");
     await setAnonState(svc, ctx.branch.id, "initialized", "Initialized: databases cloned and masking rules applied; waiting for anonymization");
   }
   if (job.runId) {
-    await runAnonymization(svc, { branchId: job.branchId, operationId: job.operationId, runId: job.runId });
+    await anonymizeBranch(svc, { branchId: job.branchId, operationId: job.operationId, runId: job.runId });
   } else {
     await setOperation(svc, job.operationId, "finished");
   }
 }
 
 /** Returns a failure message naming the database at fault, or null. */
-async function initialize(svc: Services, ctx: JobContext): Promise<string | null> {
+export async function initialize(svc: Services, ctx: JobContext): Promise<string | null> {
   const { branch, databases, sourceUri } = ctx;
   const rules = await storedRules(svc.db, branch.id);
   let current = "";
   try {
     await withDataPlane(sourceUri, null, async (admin) => {
       await ensureBranchRole(admin, branch.roleName!, ctx.password!);
+      crashPoint("after-role");
       for (const [i, d] of databases.entries()) {
         current = `cloning database ${d.name}`;
         if (!d.parentPhysicalName) throw new Error(`the parent branch has no database ${d.name}`);
@@ -53,11 +64,13 @@ async function initialize(svc: Services, ctx: JobContext): Promise<string | null
         await cloneWhenParentIsFree(svc, branch.id, () =>
           cloneDatabase(admin, d.parentPhysicalName!, d.physicalName, svc.config.ANONBRANCH_CLONE_STRATEGY),
         );
+        crashPoint("after-clone");
         current = `preparing database ${d.name}`;
         await copyDatabaseSettings(admin, d.parentPhysicalName, d.physicalName);
         await setStatus(svc, branch.id, `Installing anon and applying masking rules in ${d.name} (${i + 1}/${databases.length})`);
         await withDataPlane(sourceUri, d.physicalName, async (sql) => {
           await prepareAnon(admin, d.physicalName, sql);
+          crashPoint("after-prepare");
           await applyLabels(sql, d.name, rules.filter((r) => r.database_name === d.name));
         });
       }

@@ -7,8 +7,17 @@ import { dropBranchRole } from "../dataplane/prepare.ts";
 import { setOperation } from "./branch-state.ts";
 import { loadJobContext } from "./job-context.ts";
 import type { DeleteBranchJob } from "./queues.ts";
+import { withBranchLock } from "./branch-lock.ts";
+import { operationPending } from "./operations.ts";
 
+/** Waits for any job on the branch to end (the lock), so nothing is recreated after the drop. */
 export async function runDeleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> {
+  await withBranchLock(svc, job.branchId, async () => {
+    if (await operationPending(svc, job.operationId)) await deleteBranch(svc, job);
+  });
+}
+
+async function deleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
   if (!ctx || ctx.branch.isDefault) {
     await setOperation(svc, job.operationId, "finished");

@@ -7,6 +7,8 @@ export const queues = {
   createBranch: "branch-create",
   anonymizeBranch: "branch-anonymize",
   deleteBranch: "branch-delete",
+  resetBranch: "branch-reset",
+  maintenance: "maintenance",
 } as const;
 
 export const CreateBranchJob = z.object({
@@ -24,6 +26,9 @@ export const AnonymizeBranchJob = z.object({
 });
 export type AnonymizeBranchJob = z.infer<typeof AnonymizeBranchJob>;
 
+export const ResetBranchJob = AnonymizeBranchJob;
+export type ResetBranchJob = AnonymizeBranchJob;
+
 export const DeleteBranchJob = z.object({
   branchId: z.string(),
   operationId: z.string().uuid(),
@@ -35,6 +40,8 @@ export const jobOptions: PgBoss.SendOptions = { retryLimit: 5, retryDelay: 2, re
 
 export async function ensureQueues(boss: PgBoss): Promise<void> {
   for (const name of Object.values(queues)) {
-    if (!(await boss.getQueue(name))) await boss.createQueue(name);
+    if (await boss.getQueue(name)) continue;
+    // `short`: at most one queued job per singleton key — one maintenance tick, however many workers.
+    await boss.createQueue(name, { name, policy: name === queues.maintenance ? "short" : "standard" });
   }
 }

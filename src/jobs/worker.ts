@@ -4,7 +4,9 @@ import type { Services } from "../control/context.ts";
 import { runAnonymization } from "./anonymize-branch.ts";
 import { runCreateBranch } from "./create-branch.ts";
 import { runDeleteBranch } from "./delete-branch.ts";
-import { AnonymizeBranchJob, CreateBranchJob, DeleteBranchJob, ensureQueues, queues } from "./queues.ts";
+import { runMaintenance, scheduleMaintenance } from "./maintenance.ts";
+import { AnonymizeBranchJob, CreateBranchJob, DeleteBranchJob, ResetBranchJob, ensureQueues, queues } from "./queues.ts";
+import { runResetBranch } from "./reset-branch.ts";
 
 export interface WorkerOptions {
   concurrency: number;
@@ -27,6 +29,12 @@ export async function startWorker(svc: Services, options: WorkerOptions): Promis
   await work(queues.createBranch, (d) => CreateBranchJob.parse(d), runCreateBranch);
   await work(queues.anonymizeBranch, (d) => AnonymizeBranchJob.parse(d), runAnonymization);
   await work(queues.deleteBranch, (d) => DeleteBranchJob.parse(d), runDeleteBranch);
+  await work(queues.resetBranch, (d) => ResetBranchJob.parse(d), runResetBranch);
+  await boss.work(queues.maintenance, { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 }, () =>
+    runMaintenance(svc),
+  );
+  // A tick now: resumes what a previous worker left half-done, and (re)starts the chain.
+  await scheduleMaintenance(svc);
 }
 
 export type { PgBoss };

@@ -1,0 +1,1 @@
+ALTER TABLE "branches" ADD COLUMN "last_reset_at" timestamp with time zone;

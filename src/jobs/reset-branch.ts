@@ -1,0 +1,64 @@
+// reset_to_parent job: re-clone the branch from its parent and mask it again,
+// keeping id, name, role and password. Labels set over SQL since the last run
+// are folded into the stored rules first (validated), so no rule is lost.
+import { eq } from "drizzle-orm";
+import type { Services } from "../control/context.ts";
+import { storeRules } from "../control/masking-rules.ts";
+import { branches } from "../db/schema.ts";
+import { databaseExists, dropDatabase } from "../dataplane/clone.ts";
+import { describeError, withDataPlane } from "../dataplane/connection.ts";
+import { anonymizeBranch, syncRules } from "./anonymize-branch.ts";
+import { withBranchLock } from "./branch-lock.ts";
+import { setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
+import { initialize } from "./create-branch.ts";
+import { loadJobContext } from "./job-context.ts";
+import { operationPending } from "./operations.ts";
+import type { ResetBranchJob } from "./queues.ts";
+
+export async function runResetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
+  await withBranchLock(svc, job.branchId, async () => {
+    if (await operationPending(svc, job.operationId)) await resetBranch(svc, job);
+  });
+}
+
+async function resetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
+  const ctx = await loadJobContext(svc, job.branchId);
+  if (!ctx || ctx.branch.deletedAt) {
+    await setOperation(svc, job.operationId, "finished");
+    return;
+  }
+  await setOperation(svc, job.operationId, "running");
+  try {
+    const { sourceUri, databases } = ctx;
+    const existing = await withDataPlane(sourceUri, null, async (admin) => {
+      const found = [];
+      for (const d of databases) if (await databaseExists(admin, d.physicalName)) found.push(d);
+      return found;
+    });
+    if (existing.length > 0) {
+      // A resumed reset may find the databases already gone: then the rules are already stored.
+      const rules = await syncRules(svc, { ...ctx, databases: existing });
+      await svc.db.transaction((tx) => storeRules(tx, job.branchId, rules));
+      await setStatus(svc, job.branchId, "Resetting to parent: dropping the branch's databases");
+      await withDataPlane(sourceUri, null, async (admin) => {
+        for (const d of existing) await dropDatabase(admin, d.physicalName);
+      });
+    }
+    const failure = await initialize(svc, ctx);
+    if (failure) {
+      await setAnonState(svc, ctx.branch.id, "initialization_error", failure);
+      await setRun(svc, job.runId, { status: "failed", completedAt: new Date(), error: failure });
+      await setOperation(svc, job.operationId, "failed", failure);
+      return;
+    }
+    await setAnonState(svc, ctx.branch.id, "initialized", "Reset: databases cloned again from the parent");
+    await svc.db.update(branches).set({ lastResetAt: new Date() }).where(eq(branches.id, ctx.branch.id));
+  } catch (error) {
+    const message = `Reset to parent failed: ${describeError(error)}`;
+    await setAnonState(svc, ctx.branch.id, "error", message);
+    await setRun(svc, job.runId, { status: "failed", completedAt: new Date(), error: message });
+    await setOperation(svc, job.operationId, "failed", message);
+    return;
+  }
+  await anonymizeBranch(svc, job);
+}
