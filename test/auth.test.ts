@@ -17,6 +17,8 @@
 // | GET    /projects/{p}/connection_uri     anonymized branch    | yes   | yes       | yes   |
 // | GET    /projects/{p}/operations/{op}                         | yes   | yes       | yes   |
 // | GET    /projects/{p}/audit_log                               | yes   | –         | –     |
+// | GET    /projects/{p}/masking_rules                           | yes   | yes       | yes   |
+// | PUT    /projects/{p}/masking_rules                           | yes   | –         | –     |
 // | POST   /projects/{p}/branch_anonymized                       | yes   | yes       | yes¹  |
 // | GET    /projects/{p}/branches, …/branches/{b}                | yes   | yes       | yes   |
 // | PATCH  /projects/{p}/branches/{b}                            | yes   | yes       | yes²  |
@@ -66,6 +68,9 @@ const routes: RouteCase[] = [
     path: (i) => `/projects/${i.project}/connection_uri?branch_id=${i.branch}&database_name=${i.db}&role_name=${i.role}` },
   { route: "GET /projects/{project_id}/operations/{operation_id}", roles: ANY, path: (i) => `/projects/${i.project}/operations/${i.op}` },
   { route: "GET /projects/{project_id}/audit_log", roles: ADMIN, path: (i) => `/projects/${i.project}/audit_log` },
+  { route: "GET /projects/{project_id}/masking_rules", roles: ANY, path: (i) => `/projects/${i.project}/masking_rules` },
+  { route: "PUT /projects/{project_id}/masking_rules", roles: ADMIN, path: (i) => `/projects/${i.project}/masking_rules`,
+    body: () => ({ masking_rules: [] }) },
   { route: "POST /projects/{project_id}/branch_anonymized", roles: ANY, path: (i) => `/projects/${i.project}/branch_anonymized`,
     body: (i) => ({ branch_create: { branch: { expires_at: inMinutes(30) } }, masking_rules: [rule(i.db, "no_such_column")] }) },
   { route: "GET /projects/{project_id}/branches", roles: ANY, path: (i) => `/projects/${i.project}/branches` },

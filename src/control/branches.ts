@@ -13,6 +13,7 @@ import { assertBranchIdle, branchExpiry, loadBranch, loadProject } from "./acces
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows, storeRules, validateRulesFor } from "./masking-rules.ts";
 import { recordAudit } from "./audit.ts";
+import { assertRulesCoverProject } from "./project-rules.ts";
 import {
   presentBranch,
   presentDatabase,
@@ -38,7 +39,8 @@ export async function createAnonymizedBranch(
 ) {
   const project = await loadProject(svc.db, principal, projectId);
   const options = input.branch_create?.branch ?? {};
-  const rules = input.masking_rules ?? [];
+  const rules = input.masking_rules ?? project.maskingRules;
+  assertRulesCoverProject(principal, project, rules);
   const expiresAt = branchExpiry(principal, options.expires_at ? new Date(options.expires_at) : null, svc.config);
 
   return svc.db.transaction(async (tx) => {

@@ -12,6 +12,7 @@ import { parseLabel, validateMaskingRules } from "../masking/validate.ts";
 import { assertBranchIdle, loadBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { recordAudit } from "./audit.ts";
+import { assertRulesCoverProject } from "./project-rules.ts";
 
 type BranchRow = typeof branches.$inferSelect;
 type ProjectRow = typeof projects.$inferSelect;
@@ -148,6 +149,7 @@ export async function replaceMaskingRules(
     const branch = await loadBranch(tx, projectId, branchId, { forUpdate: true });
     if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
     await assertBranchIdle(tx, branch.id);
+    assertRulesCoverProject(principal, project, rules);
     await validateRulesFor(svc, tx, project, branch, rules);
     const before = await storedRules(tx, branch.id);
     await storeRules(tx, branch.id, rules);

@@ -1,6 +1,7 @@
 // Metadata schema (drizzle). Migrations in migrations/ are generated from this
 // file with `npm run db:generate` and applied by src/db/migrate.ts.
 import { sql } from "drizzle-orm";
+import type { MaskingRule } from "../masking/types.ts";
 import {
   boolean,
   index,
@@ -29,6 +30,12 @@ export const projects = pgTable("projects", {
   host: text("host").notNull(),
   port: integer("port").notNull(),
   pgVersion: integer("pg_version").notNull(),
+  /**
+   * The project's masking rules: used by branches created without rules, and a
+   * floor for developer and ci principals, whose rule sets must mask every
+   * column listed here.
+   */
+  maskingRules: jsonb("masking_rules").$type<MaskingRule[]>().notNull().default([]),
   ...timestamps,
   deletedAt: timestamp("deleted_at", { withTimezone: true }),
 });

@@ -18,6 +18,8 @@ import getRole from "./branches/role.ts";
 import listRoles from "./branches/roles.ts";
 import updateBranch from "./branches/update.ts";
 import auditLog from "./audit-log.ts";
+import getProjectMaskingRules from "./project-rules/get.ts";
+import updateProjectMaskingRules from "./project-rules/update.ts";
 import connectionUri from "./connection-uri.ts";
 import getMaskingRules from "./masking-rules/get.ts";
 import updateMaskingRules from "./masking-rules/update.ts";
@@ -32,6 +34,7 @@ import listTrustPolicies from "./trust-policies/list.ts";
 
 const groups: ((app: Router) => unknown)[][] = [
   [createProject, listProjects, getProject, deleteProject, connectionUri, getOperation, auditLog],
+  [getProjectMaskingRules, updateProjectMaskingRules],
   [createAnonymizedBranch, listBranches, getBranch, updateBranch, deleteBranch, resetToParent],
   [listEndpoints, listDatabases, getDatabase, listRoles, getRole, revealPassword],
   [getMaskingRules, updateMaskingRules, startAnonymization, anonymizedStatus],

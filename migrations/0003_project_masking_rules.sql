@@ -1,0 +1,1 @@
+ALTER TABLE "projects" ADD COLUMN "masking_rules" jsonb DEFAULT '[]'::jsonb NOT NULL;

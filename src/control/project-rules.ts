@@ -1,0 +1,57 @@
+// A project's masking rules: the set a branch gets when it is created without
+// rules (handy for CI, whose actions send none), and a floor for developer and
+// ci principals, who may add rules but never leave one of these columns unmasked.
+import { and, eq, isNull } from "drizzle-orm";
+import { branches, projects } from "../db/schema.ts";
+import { DomainError, notFound } from "../lib/errors.ts";
+import type { MaskingRule } from "../masking/types.ts";
+import { validateMaskingRules } from "../masking/validate.ts";
+import { loadProject, requireAdmin } from "./access.ts";
+import { recordAudit } from "./audit.ts";
+import type { Principal, Services } from "./context.ts";
+import { branchDatabaseRows, loadCatalogs, RulesRejected } from "./masking-rules.ts";
+
+type ProjectRow = typeof projects.$inferSelect;
+
+const column = (r: MaskingRule): string => `${r.database_name}.${r.schema_name}.${r.table_name}.${r.column_name}`;
+
+/** Developer and ci rule sets must mask every column of the project's rules. */
+export function assertRulesCoverProject(principal: Principal, project: ProjectRow, rules: MaskingRule[]): void {
+  if (principal.role === "admin") return;
+  const covered = new Set(rules.map(column));
+  const missing = project.maskingRules.map(column).filter((c) => !covered.has(c));
+  if (missing.length > 0) {
+    throw new DomainError(
+      "forbidden",
+      "FORBIDDEN",
+      `masking_rules: must mask ${missing.join(", ")}, required by project ${project.id}; a ${principal.role} key cannot leave them unmasked`,
+    );
+  }
+}
+
+export async function getProjectMaskingRules(svc: Services, principal: Principal, projectId: string) {
+  const project = await loadProject(svc.db, principal, projectId);
+  return { masking_rules: project.maskingRules };
+}
+
+export async function replaceProjectMaskingRules(svc: Services, principal: Principal, projectId: string, rules: MaskingRule[]) {
+  requireAdmin(principal);
+  const project = await loadProject(svc.db, principal, projectId);
+  const [main] = await svc.db
+    .select()
+    .from(branches)
+    .where(and(eq(branches.projectId, projectId), eq(branches.isDefault, true), isNull(branches.deletedAt)));
+  if (!main) throw notFound(`default branch of project ${projectId}`);
+  const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
+  const problems = await validateMaskingRules(rules, await loadCatalogs(sourceUri, await branchDatabaseRows(svc.db, main.id)));
+  if (problems.length > 0) throw new RulesRejected(problems);
+  return svc.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(projects)
+      .set({ maskingRules: rules, updatedAt: new Date() })
+      .where(eq(projects.id, projectId))
+      .returning();
+    await recordAudit(tx, principal, { action: "project.masking_rules.replace", projectId, before: project.maskingRules, after: rules });
+    return { masking_rules: updated!.maskingRules };
+  });
+}

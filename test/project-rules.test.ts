@@ -1,0 +1,84 @@
+// A project's masking rules: the default set of new branches, and a floor that
+// developer and ci keys cannot go below.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startHarness, waitFor, type Harness, type MintedKey } from "./helpers/harness.ts";
+import { connect, testServerUrl } from "./helpers/pg.ts";
+import { createShop, type ShopDatabase } from "./helpers/shop.ts";
+
+let h: Harness;
+let shop: ShopDatabase;
+let projectId: string;
+let developer: MintedKey;
+
+const rule = (column: string, fn: { masking_function?: string; masking_value?: string }) => ({
+  database_name: shop.name,
+  schema_name: "public",
+  table_name: "users",
+  column_name: column,
+  ...fn,
+});
+const email = () => rule("email", { masking_function: "pg_catalog.concat(anon.dummy_uuidv4(), '@example.com')" });
+const address = () => rule("address", { masking_value: "'CONFIDENTIAL'" });
+
+before(async () => {
+  shop = await createShop(200, "pshop");
+  h = await startHarness();
+  const res = await h.request("POST", "/projects", {
+    project: { name: "rules", source: { connection_uri: testServerUrl("postgres"), databases: [shop.name] } },
+  });
+  projectId = res.body.project.id;
+  developer = await h.mintKey({ role: "developer", projects: [projectId] });
+});
+
+after(async () => {
+  await h?.close();
+  await shop?.drop();
+});
+
+describe("project masking rules", () => {
+  test("admins set them (validated); everyone with access reads them", async () => {
+    const bad = await h.request("PUT", `/projects/${projectId}/masking_rules`, { masking_rules: [rule("emial", { masking_value: "NULL" })] });
+    assert.equal(bad.status, 422);
+    assert.match(bad.body.message, /did you mean "email"/);
+    const refused = await h.request("PUT", `/projects/${projectId}/masking_rules`, { masking_rules: [email()] }, developer.key);
+    assert.equal(refused.status, 403);
+    const put = await h.request("PUT", `/projects/${projectId}/masking_rules`, { masking_rules: [email(), address()] });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const get = await h.request("GET", `/projects/${projectId}/masking_rules`, undefined, developer.key);
+    assert.deepEqual(get.body.masking_rules, [email(), address()]);
+  });
+
+  test("a branch created without rules gets the project's and is masked by them", async () => {
+    const res = await h.request("POST", `/projects/${projectId}/branch_anonymized`, { start_anonymization: true }, developer.key);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.branch.id;
+    const final = await waitFor(
+      async () => (await h.request("GET", `/projects/${projectId}/branches/${id}/anonymized_status`)).body,
+      (s) => ["anonymized", "error"].includes(s.state),
+    );
+    assert.equal(final.state, "anonymized", final.status_message);
+    assert.equal(final.last_run.masked_columns, 2);
+    const branchDb = connect(testServerUrl(`${id.replaceAll("-", "_")}__${shop.name}`), { max: 1 });
+    const [row] = await branchDb`SELECT count(*) FILTER (WHERE email LIKE 'customer%' OR address <> 'CONFIDENTIAL')::int AS n FROM users`;
+    await branchDb.end();
+    assert.equal(row!.n, 0);
+  });
+
+  test("a developer cannot leave a project column unmasked, at creation or by PATCH; an admin can", async () => {
+    const create = await h.request("POST", `/projects/${projectId}/branch_anonymized`, { masking_rules: [email()] }, developer.key);
+    assert.equal(create.status, 403);
+    assert.match(create.body.message, new RegExp(`must mask ${shop.name}\\.public\\.users\\.address`));
+    const ok = await h.request("POST", `/projects/${projectId}/branch_anonymized`, {
+      masking_rules: [email(), address(), rule("name", { masking_function: "anon.dummy_name()" })],
+    }, developer.key);
+    assert.equal(ok.status, 201, "more rules than the project's are fine");
+    const id = ok.body.branch.id;
+    await waitFor(async () => (await h.request("GET", `/projects/${projectId}/branches/${id}/anonymized_status`)).body.state, (s) => s === "initialized");
+    const patch = await h.request("PATCH", `/projects/${projectId}/branches/${id}/masking_rules`, { masking_rules: [address()] }, developer.key);
+    assert.equal(patch.status, 403);
+    assert.match(patch.body.message, /users\.email/);
+    const admin = await h.request("PATCH", `/projects/${projectId}/branches/${id}/masking_rules`, { masking_rules: [address()] });
+    assert.equal(admin.status, 200, "admins decide for themselves");
+  });
+});
