@@ -4,11 +4,13 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 const uriCredentials = /\b(postgres(?:ql)?:\/\/)[^@\s/]*@/gi;
-const passwordField = /(password\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
+const passwordField = /(password\s*=\s*)('[^']*'|[^\s"',}]+)/gi;
+/** "password":"…" (and "…_password", "secret", "token" keys) inside JSON log lines. */
+const secretJsonField = /("(?:[a-z_]*password|secret|token|key)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
 /** Removes credentials from connection URIs and password=… pairs in text. */
 export function redact(text: string): string {
-  return text.replace(uriCredentials, "$1***@").replace(passwordField, "$1***");
+  return text.replace(uriCredentials, "$1***@").replace(secretJsonField, '$1"***"').replace(passwordField, "$1***");
 }
 
 export interface Logger {
