@@ -49,6 +49,8 @@ export interface Harness {
   secretKey: string;
   services: Services;
   logs: string[];
+  /** The app's fetch, to serve it over real HTTP for clients such as Neon's SDK. */
+  fetch: (request: Request) => Response | Promise<Response>;
   request<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<ApiResponse<T>>;
   /** Mints an API key through the real POST /api_keys, as the admin. */
   mintKey(options: MintKeyOptions): Promise<MintedKey>;
@@ -96,6 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     adminToken,
     metadataUrl,
     secretKey,
+    fetch: (request) => app.fetch(request),
     services,
     logs,
     async request(method, path, body, token) {
