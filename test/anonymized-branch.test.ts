@@ -98,17 +98,15 @@ describe("anonymized branches, end to end", () => {
     };
   });
 
-  test("POST branch_anonymized answers 201 in under a second with current_state init", async () => {
-    const started = performance.now();
+  // How fast it answers is measured by bench/api.bench.ts, not asserted here.
+  test("POST branch_anonymized answers 201 before any copying, with current_state init", async () => {
     const res = await h.request("POST", `/projects/${projectId}/branch_anonymized`, {
       branch_create: { branch: { name: "pr-42" } },
       masking_rules: [emailRule(), phoneRule(), addressRule()],
       start_anonymization: true,
       annotation_value: { "github-pr": "42" },
     });
-    const elapsed = performance.now() - started;
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    assert.ok(elapsed < 1000, `took ${elapsed} ms`);
     branchId = res.body.branch.id;
     assert.equal(res.body.branch.current_state, "init");
     assert.equal(res.body.branch.name, "pr-42");
