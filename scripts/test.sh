@@ -13,4 +13,5 @@ export ANONBRANCH_TEST_PG_URL="$CLUSTER_URL"
 export ANONBRANCH_TEST_PG_LOG="$CLUSTER_DIR/postgresql.log"
 export ANONBRANCH_TEST_PG_SOCKET="$CLUSTER_SOCKET"
 if [ "$#" -gt 0 ]; then files=("$@"); else files=(test/*.test.ts); fi
-node --import tsx --test --test-reporter=spec "${files[@]}"
+# A test that hangs fails after 5 minutes instead of holding CI.
+node --import tsx --test --test-reporter=spec --test-timeout=300000 "${files[@]}"

@@ -223,7 +223,8 @@ describe("anonymized branches, end to end", () => {
     const note = get.body.masking_rules.find((r: { column_name: string }) => r.column_name === "note");
     assert.deepEqual(note, rule("orders", "note", { masking_value: "'redacted'" }));
 
-    await h.request("POST", `/projects/${projectId}/branches/${branchId}/anonymize`);
+    const run = await h.request("POST", `/projects/${projectId}/branches/${branchId}/anonymize`);
+    assert.equal(run.status, 200, JSON.stringify(run.body));
     const final = await settle(branchId);
     assert.equal(final.state, "anonymized", final.status_message);
     assert.equal(final.last_run.masked_columns, 5);

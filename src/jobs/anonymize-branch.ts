@@ -10,7 +10,7 @@ import { grantAccess, handOverObjects, hardenDatabase, maskTables, maskedTables,
 import { applyLabels } from "../dataplane/prepare.ts";
 import type { MaskingRule } from "../masking/types.ts";
 import { validateMaskingRules } from "../masking/validate.ts";
-import { setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
+import { finishWork, setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { AnonymizeBranchJob } from "./queues.ts";
 import { withBranchLock } from "./branch-lock.ts";
@@ -29,25 +29,38 @@ export async function runAnonymization(svc: Services, job: AnonymizeBranchJob): 
 export async function anonymizeBranch(svc: Services, job: AnonymizeBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
   if (!ctx || ctx.branch.deletedAt) {
-    await setOperation(svc, job.operationId, "finished");
+    await setOperation(svc.db, job.operationId, "finished");
     return;
   }
-  await setOperation(svc, job.operationId, "running");
-  await setRun(svc, job.runId, { status: "running", startedAt: new Date(), completedAt: null, error: null });
-  await setAnonState(svc, ctx.branch.id, "anonymizing", "Preparing anonymization");
+  await svc.db.transaction(async (tx) => {
+    await setOperation(tx, job.operationId, "running");
+    await setRun(tx, job.runId, { status: "running", startedAt: new Date(), completedAt: null, error: null });
+    await setAnonState(tx, ctx.branch.id, "anonymizing", "Preparing anonymization");
+  });
   try {
     const maskedColumns = await anonymize(svc, ctx);
     crashPoint("before-anonymized");
     const message = `Anonymized ${maskedColumns} column${maskedColumns === 1 ? "" : "s"}`;
-    await setAnonState(svc, ctx.branch.id, "anonymized", message, { currentState: "ready", stateChangedAt: new Date() });
-    await setRun(svc, job.runId, { status: "succeeded", completedAt: new Date(), maskedColumns });
-    await setOperation(svc, job.operationId, "finished");
+    await finishWork(svc, {
+      branchId: ctx.branch.id,
+      anonState: "anonymized",
+      statusMessage: message,
+      branch: { currentState: "ready", stateChangedAt: new Date() },
+      operationId: job.operationId,
+      runId: job.runId,
+      run: { status: "succeeded", maskedColumns },
+    });
   } catch (error) {
     const message = error instanceof RunFailure ? error.message : `Anonymization failed: ${describeError(error)}`;
     svc.log.warn("anonymization failed", { branch_id: ctx.branch.id, error: message });
-    await setAnonState(svc, ctx.branch.id, "error", message);
-    await setRun(svc, job.runId, { status: "failed", completedAt: new Date(), error: message });
-    await setOperation(svc, job.operationId, "failed", message);
+    await finishWork(svc, {
+      branchId: ctx.branch.id,
+      anonState: "error",
+      statusMessage: message,
+      operationId: job.operationId,
+      runId: job.runId,
+      error: message,
+    });
   }
 }
 

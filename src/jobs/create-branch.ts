@@ -11,7 +11,7 @@ import { anonymizeBranch } from "./anonymize-branch.ts";
 import { withBranchLock } from "./branch-lock.ts";
 import { crashPoint } from "./crash-points.ts";
 import { operationPending } from "./operations.ts";
-import { setAnonState, setOperation, setStatus } from "./branch-state.ts";
+import { finishWork, setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { CreateBranchJob } from "./queues.ts";
 
@@ -27,24 +27,35 @@ export async function runCreateBranch(svc: Services, job: CreateBranchJob): Prom
 async function createBranch(svc: Services, job: CreateBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
   if (!ctx || ctx.branch.deletedAt) {
-    await setOperation(svc, job.operationId, "finished");
+    await setOperation(svc.db, job.operationId, "finished");
     return;
   }
-  await setOperation(svc, job.operationId, "running");
+  await setOperation(svc.db, job.operationId, "running");
   if (ctx.branch.anonState === "created") {
     const failure = await initialize(svc, ctx);
     if (failure) {
-      await setAnonState(svc, ctx.branch.id, "initialization_error", failure);
-      await setOperation(svc, job.operationId, "failed", failure);
+      await finishWork(svc, {
+        branchId: ctx.branch.id,
+        anonState: "initialization_error",
+        statusMessage: failure,
+        operationId: job.operationId,
+        ...(job.runId ? { runId: job.runId } : {}),
+        error: failure,
+      });
       return;
     }
     crashPoint("before-initialized");
-    await setAnonState(svc, ctx.branch.id, "initialized", "Initialized: databases cloned and masking rules applied; waiting for anonymization");
+    const initialized = "Initialized: databases cloned and masking rules applied; waiting for anonymization";
+    if (!job.runId) {
+      await finishWork(svc, { branchId: ctx.branch.id, anonState: "initialized", statusMessage: initialized, operationId: job.operationId });
+      return;
+    }
+    await setAnonState(svc.db, ctx.branch.id, "initialized", initialized);
   }
   if (job.runId) {
     await anonymizeBranch(svc, { branchId: job.branchId, operationId: job.operationId, runId: job.runId });
   } else {
-    await setOperation(svc, job.operationId, "finished");
+    await setOperation(svc.db, job.operationId, "finished"); // resumed after initialisation had been recorded
   }
 }
 

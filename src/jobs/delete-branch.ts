@@ -20,19 +20,19 @@ export async function runDeleteBranch(svc: Services, job: DeleteBranchJob): Prom
 async function deleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
   if (!ctx || ctx.branch.isDefault) {
-    await setOperation(svc, job.operationId, "finished");
+    await setOperation(svc.db, job.operationId, "finished");
     return;
   }
-  await setOperation(svc, job.operationId, "running");
+  await setOperation(svc.db, job.operationId, "running");
   try {
     await withDataPlane(ctx.sourceUri, null, async (admin) => {
       for (const d of ctx.databases) await dropDatabase(admin, d.physicalName);
       if (ctx.branch.roleName) await dropBranchRole(admin, ctx.branch.roleName);
     });
-    await setOperation(svc, job.operationId, "finished");
+    await setOperation(svc.db, job.operationId, "finished");
   } catch (error) {
     const message = `Deleting branch ${ctx.branch.id} failed: ${describeError(error)}`;
-    await setOperation(svc, job.operationId, "failed", message);
+    await setOperation(svc.db, job.operationId, "failed", message);
     throw new Error(message); // pg-boss retries with backoff
   }
 }

@@ -92,7 +92,7 @@ export async function resumeInterruptedJobs(svc: Services): Promise<number> {
         .where(and(eq(operations.id, op.id), eq(operations.status, "running")))
         .returning();
       if (failed && op.action !== "delete_timeline") {
-        await setAnonState(svc, op.branchId, op.action === "create_branch" ? "initialization_error" : "error", message);
+        await setAnonState(svc.db, op.branchId, op.action === "create_branch" ? "initialization_error" : "error", message);
       }
       continue;
     }

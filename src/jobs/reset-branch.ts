@@ -9,7 +9,7 @@ import { databaseExists, dropDatabase } from "../dataplane/clone.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
 import { anonymizeBranch, syncRules } from "./anonymize-branch.ts";
 import { withBranchLock } from "./branch-lock.ts";
-import { setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
+import { finishWork, setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { initialize } from "./create-branch.ts";
 import { loadJobContext } from "./job-context.ts";
 import { operationPending } from "./operations.ts";
@@ -24,10 +24,10 @@ export async function runResetBranch(svc: Services, job: ResetBranchJob): Promis
 async function resetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
   if (!ctx || ctx.branch.deletedAt) {
-    await setOperation(svc, job.operationId, "finished");
+    await setOperation(svc.db, job.operationId, "finished");
     return;
   }
-  await setOperation(svc, job.operationId, "running");
+  await setOperation(svc.db, job.operationId, "running");
   try {
     const { sourceUri, databases } = ctx;
     const existing = await withDataPlane(sourceUri, null, async (admin) => {
@@ -46,18 +46,28 @@ async function resetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
     }
     const failure = await initialize(svc, ctx);
     if (failure) {
-      await setAnonState(svc, ctx.branch.id, "initialization_error", failure);
-      await setRun(svc, job.runId, { status: "failed", completedAt: new Date(), error: failure });
-      await setOperation(svc, job.operationId, "failed", failure);
+      await finishWork(svc, {
+        branchId: ctx.branch.id,
+        anonState: "initialization_error",
+        statusMessage: failure,
+        operationId: job.operationId,
+        runId: job.runId,
+        error: failure,
+      });
       return;
     }
-    await setAnonState(svc, ctx.branch.id, "initialized", "Reset: databases cloned again from the parent");
+    await setAnonState(svc.db, ctx.branch.id, "initialized", "Reset: databases cloned again from the parent");
     await svc.db.update(branches).set({ lastResetAt: new Date() }).where(eq(branches.id, ctx.branch.id));
   } catch (error) {
     const message = `Reset to parent failed: ${describeError(error)}`;
-    await setAnonState(svc, ctx.branch.id, "error", message);
-    await setRun(svc, job.runId, { status: "failed", completedAt: new Date(), error: message });
-    await setOperation(svc, job.operationId, "failed", message);
+    await finishWork(svc, {
+      branchId: ctx.branch.id,
+      anonState: "error",
+      statusMessage: message,
+      operationId: job.operationId,
+      runId: job.runId,
+      error: message,
+    });
     return;
   }
   await anonymizeBranch(svc, job);
