@@ -50,3 +50,31 @@ export async function withDataPlane<T>(
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+const transientSqlStates = new Set(["57P01", "57P02", "57P03", "53300", "40001", "40P01"]);
+const transientClientCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+]);
+
+/**
+ * Errors worth retrying: the server is unreachable, restarting, out of
+ * connections, or the transaction lost a serialisation race. Anything else
+ * (a rule that breaks a constraint, a missing object) fails the same way again.
+ */
+export function isTransient(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && (transientClientCodes.has(code) || transientSqlStates.has(code) || code.startsWith("08"))) {
+      return true;
+    }
+  }
+  return false;
+}

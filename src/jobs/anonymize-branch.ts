@@ -5,12 +5,12 @@ import { eq } from "drizzle-orm";
 import type { Services } from "../control/context.ts";
 import { loadCatalogs, liveRules, mergeRules, storedRules } from "../control/masking-rules.ts";
 import { branches } from "../db/schema.ts";
-import { describeError, withDataPlane } from "../dataplane/connection.ts";
+import { describeError, isTransient, withDataPlane } from "../dataplane/connection.ts";
 import { grantAccess, handOverObjects, hardenDatabase, maskTables, maskedTables, type MaskedTable } from "../dataplane/anonymize.ts";
 import { applyLabels } from "../dataplane/prepare.ts";
 import type { MaskingRule } from "../masking/types.ts";
 import { validateMaskingRules } from "../masking/validate.ts";
-import { finishWork, setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
+import { TransientFailure, finishWork, noteRetry, setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { AnonymizeBranchJob } from "./queues.ts";
 import { withBranchLock } from "./branch-lock.ts";
@@ -21,7 +21,13 @@ class RunFailure extends Error {}
 
 export async function runAnonymization(svc: Services, job: AnonymizeBranchJob): Promise<void> {
   await withBranchLock(svc, job.branchId, async () => {
-    if (await operationPending(svc, job.operationId)) await anonymizeBranch(svc, job);
+    if (!(await operationPending(svc, job.operationId))) return;
+    try {
+      await anonymizeBranch(svc, job);
+    } catch (error) {
+      if (error instanceof TransientFailure) await noteRetry(svc, job.branchId, job.operationId, error.message);
+      throw error;
+    }
   });
 }
 
@@ -53,6 +59,7 @@ export async function anonymizeBranch(svc: Services, job: AnonymizeBranchJob): P
   } catch (error) {
     const message = error instanceof RunFailure ? error.message : `Anonymization failed: ${describeError(error)}`;
     svc.log.warn("anonymization failed", { branch_id: ctx.branch.id, error: message });
+    if (isTransient(error)) throw new TransientFailure(message, { cause: error });
     await finishWork(svc, {
       branchId: ctx.branch.id,
       anonState: "error",
@@ -105,7 +112,7 @@ async function anonymize(svc: Services, ctx: JobContext): Promise<number> {
         }),
       );
     } catch (error) {
-      throw new RunFailure(`Anonymizing table ${current} failed: ${describeError(error)}`);
+      throw new RunFailure(`Anonymizing table ${current} failed: ${describeError(error)}`, { cause: error });
     }
   }
   crashPoint("after-mask");

@@ -40,6 +40,24 @@ export async function setRun(db: Executor, runId: string, values: RunChanges): P
   await db.update(anonymizationRuns).set(values).where(eq(anonymizationRuns.id, runId));
 }
 
+/** A failure worth retrying (see isTransient); the job is thrown back to pg-boss. */
+export class TransientFailure extends Error {}
+
+/**
+ * A transient failure: the operation stays running with the cause noted, and
+ * the caller rethrows so pg-boss retries with backoff (bounded; the
+ * maintenance job fails the operation after repeated interruptions).
+ */
+export async function noteRetry(svc: Services, branchId: string, operationId: string, message: string): Promise<void> {
+  await svc.db.transaction(async (tx) => {
+    await tx.update(operations).set({ error: message, updatedAt: new Date() }).where(eq(operations.id, operationId));
+    await tx
+      .update(branches)
+      .set({ statusMessage: `Will retry: ${message}`, updatedAt: new Date() })
+      .where(eq(branches.id, branchId));
+  });
+}
+
 export interface Outcome {
   branchId: string;
   anonState: AnonymizationState;

@@ -5,13 +5,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Services } from "../control/context.ts";
 import { storedRules } from "../control/masking-rules.ts";
 import { cloneDatabase, ParentBusyError } from "../dataplane/clone.ts";
-import { describeError, withDataPlane } from "../dataplane/connection.ts";
+import { describeError, isTransient, withDataPlane } from "../dataplane/connection.ts";
 import { applyLabels, copyDatabaseSettings, ensureBranchRole, prepareAnon } from "../dataplane/prepare.ts";
 import { anonymizeBranch } from "./anonymize-branch.ts";
 import { withBranchLock } from "./branch-lock.ts";
 import { crashPoint } from "./crash-points.ts";
 import { operationPending } from "./operations.ts";
-import { finishWork, setAnonState, setOperation, setStatus } from "./branch-state.ts";
+import { TransientFailure, finishWork, noteRetry, setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { CreateBranchJob } from "./queues.ts";
 
@@ -20,7 +20,13 @@ const BUSY_PARENT_WAIT_MS = 10 * 60_000;
 
 export async function runCreateBranch(svc: Services, job: CreateBranchJob): Promise<void> {
   await withBranchLock(svc, job.branchId, async () => {
-    if (await operationPending(svc, job.operationId)) await createBranch(svc, job);
+    if (!(await operationPending(svc, job.operationId))) return;
+    try {
+      await createBranch(svc, job);
+    } catch (error) {
+      if (error instanceof TransientFailure) await noteRetry(svc, job.branchId, job.operationId, error.message);
+      throw error;
+    }
   });
 }
 
@@ -88,8 +94,10 @@ export async function initialize(svc: Services, ctx: JobContext): Promise<string
     });
     return null;
   } catch (error) {
+    const message = `Initialization failed while ${current || "connecting to the data plane"}: ${describeError(error)}`;
     svc.log.warn("branch initialization failed", { branch_id: branch.id, step: current, error });
-    return `Initialization failed while ${current || "connecting to the data plane"}: ${describeError(error)}`;
+    if (isTransient(error)) throw new TransientFailure(message, { cause: error });
+    return message;
   }
 }
 

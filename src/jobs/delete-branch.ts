@@ -4,7 +4,7 @@ import type { Services } from "../control/context.ts";
 import { dropDatabase } from "../dataplane/clone.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
 import { dropBranchRole } from "../dataplane/prepare.ts";
-import { setOperation } from "./branch-state.ts";
+import { noteRetry, setOperation } from "./branch-state.ts";
 import { loadJobContext } from "./job-context.ts";
 import type { DeleteBranchJob } from "./queues.ts";
 import { withBranchLock } from "./branch-lock.ts";
@@ -31,8 +31,10 @@ async function deleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> 
     });
     await setOperation(svc.db, job.operationId, "finished");
   } catch (error) {
+    // Dropping what exists is always the right thing to retry: the operation
+    // stays running (pg-boss retries with backoff; maintenance bounds it).
     const message = `Deleting branch ${ctx.branch.id} failed: ${describeError(error)}`;
-    await setOperation(svc.db, job.operationId, "failed", message);
-    throw new Error(message); // pg-boss retries with backoff
+    await noteRetry(svc, ctx.branch.id, job.operationId, message);
+    throw new Error(message, { cause: error });
   }
 }

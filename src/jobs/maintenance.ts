@@ -85,7 +85,8 @@ export async function resumeInterruptedJobs(svc: Services): Promise<number> {
     if (!op.branchId || !(await isBranchIdle(svc, op.branchId))) continue;
     const job = await jobFor(svc, op);
     if (op.failuresCount + 1 >= MAX_RESUMES || !job) {
-      const message = `Gave up after ${op.failuresCount + 1} interrupted attempts of ${op.action}; delete the branch or start anonymization again`;
+      const cause = op.error ? ` (last error: ${op.error})` : "";
+      const message = `Gave up after ${op.failuresCount + 1} interrupted attempts of ${op.action}${cause}; delete the branch or start anonymization again`;
       const [failed] = await svc.db
         .update(operations)
         .set({ status: "failed", error: message, finishedAt: new Date(), updatedAt: new Date() })
