@@ -69,6 +69,11 @@ describe("project masking rules", () => {
     const create = await h.request("POST", `/projects/${projectId}/branch_anonymized`, { masking_rules: [email()] }, developer.key);
     assert.equal(create.status, 403);
     assert.match(create.body.message, new RegExp(`must mask ${shop.name}\\.public\\.users\\.address`));
+    const weakened = await h.request("POST", `/projects/${projectId}/branch_anonymized`, {
+      masking_rules: [rule("email", { masking_function: "pg_catalog.lower(email)" }), address()],
+    }, developer.key);
+    assert.equal(weakened.status, 403, "an expression that keeps the original is not the project's rule");
+    assert.match(weakened.body.message, /users\.email exactly as/);
     const ok = await h.request("POST", `/projects/${projectId}/branch_anonymized`, {
       masking_rules: [email(), address(), rule("name", { masking_function: "anon.dummy_name()" })],
     }, developer.key);

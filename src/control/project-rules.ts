@@ -15,16 +15,23 @@ type ProjectRow = typeof projects.$inferSelect;
 
 const column = (r: MaskingRule): string => `${r.database_name}.${r.schema_name}.${r.table_name}.${r.column_name}`;
 
-/** Developer and ci rule sets must mask every column of the project's rules. */
+const expression = (r: MaskingRule): string =>
+  r.masking_function?.trim() ? `FUNCTION ${r.masking_function.trim()}` : `VALUE ${r.masking_value?.trim() ?? ""}`;
+
+/**
+ * Developer and ci rule sets must keep every rule of the project as it is:
+ * the column masked, and by the same expression — a rule such as
+ * pg_catalog.lower(email) is valid SQL but masks nothing.
+ */
 export function assertRulesCoverProject(principal: Principal, project: ProjectRow, rules: MaskingRule[]): void {
   if (principal.role === "admin") return;
-  const covered = new Set(rules.map(column));
-  const missing = project.maskingRules.map(column).filter((c) => !covered.has(c));
+  const given = new Map(rules.map((r) => [column(r), expression(r)]));
+  const missing = project.maskingRules.filter((r) => given.get(column(r)) !== expression(r)).map(column);
   if (missing.length > 0) {
     throw new DomainError(
       "forbidden",
       "FORBIDDEN",
-      `masking_rules: must mask ${missing.join(", ")}, required by project ${project.id}; a ${principal.role} key cannot leave them unmasked`,
+      `masking_rules: must mask ${missing.join(", ")} exactly as project ${project.id}'s masking rules do; a ${principal.role} key cannot weaken them (GET /projects/${project.id}/masking_rules)`,
     );
   }
 }
