@@ -40,7 +40,6 @@ export async function createAnonymizedBranch(
   const project = await loadProject(svc.db, principal, projectId);
   const options = input.branch_create?.branch ?? {};
   const rules = input.masking_rules ?? project.maskingRules;
-  assertRulesCoverProject(principal, project, rules);
   const expiresAt = branchExpiry(principal, options.expires_at ? new Date(options.expires_at) : null, svc.config);
 
   return svc.db.transaction(async (tx) => {
@@ -61,6 +60,7 @@ export async function createAnonymizedBranch(
     if (clash) throw conflict(`branch_create.branch.name: a branch named "${name}" already exists (${clash.id})`, "BRANCH_NAME_TAKEN");
 
     await validateRulesFor(svc, tx, project, { id, parentId: parent.id, anonState: "created" }, rules);
+    assertRulesCoverProject(principal, project, rules);
 
     const role = branchRoleName(id);
     const [branch] = await tx

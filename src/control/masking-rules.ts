@@ -149,8 +149,8 @@ export async function replaceMaskingRules(
     const branch = await loadBranch(tx, projectId, branchId, { forUpdate: true });
     if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
     await assertBranchIdle(tx, branch.id);
-    assertRulesCoverProject(principal, project, rules);
     await validateRulesFor(svc, tx, project, branch, rules);
+    assertRulesCoverProject(principal, project, rules);
     const before = await storedRules(tx, branch.id);
     await storeRules(tx, branch.id, rules);
     await recordAudit(tx, principal, { action: "masking_rules.replace", projectId, branchId: branch.id, before, after: rules });

@@ -25,6 +25,13 @@ const expression = (r: MaskingRule): string =>
  */
 export function assertRulesCoverProject(principal: Principal, project: ProjectRow, rules: MaskingRule[]): void {
   if (principal.role === "admin") return;
+  if (project.maskingRules.length === 0) {
+    throw new DomainError(
+      "forbidden",
+      "FORBIDDEN",
+      `project ${project.id} has no masking rules yet: an admin must set them (PUT /projects/${project.id}/masking_rules) before ${principal.role} keys can create or change anonymized branches`,
+    );
+  }
   const given = new Map(rules.map((r) => [column(r), expression(r)]));
   const missing = project.maskingRules.filter((r) => given.get(column(r)) !== expression(r)).map(column);
   if (missing.length > 0) {

@@ -55,7 +55,16 @@ export interface Harness {
   /** Mints an API key through the real POST /api_keys, as the admin. */
   mintKey(options: MintKeyOptions): Promise<MintedKey>;
   /** Registers the test server's `databases` as a project through the real POST /projects, as the admin. */
-  registerProject(databases: string[], name?: string): Promise<{ projectId: string; defaultBranchId: string }>;
+  /**
+   * Registers a project over the given shop databases and gives it masking
+   * rules (by default: users.email of the first database), without which
+   * developer and ci keys may not create branches.
+   */
+  registerProject(
+    databases: string[],
+    name?: string,
+    maskingRules?: Record<string, unknown>[],
+  ): Promise<{ projectId: string; defaultBranchId: string }>;
   close(): Promise<void>;
 }
 
@@ -129,11 +138,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (res.status !== 201) throw new Error(`POST /api_keys answered ${res.status}: ${JSON.stringify(res.body)}`);
       return res.body as MintedKey;
     },
-    async registerProject(databases, name = "shop") {
+    async registerProject(databases, name = "shop", maskingRules) {
       const res = await harness.request("POST", "/projects", {
         project: { name, source: { connection_uri: testServerUrl("postgres"), databases } },
       });
       if (res.status !== 201) throw new Error(`POST /projects answered ${res.status}: ${JSON.stringify(res.body)}`);
+      const rules = maskingRules ?? [
+        {
+          database_name: databases[0],
+          schema_name: "public",
+          table_name: "users",
+          column_name: "email",
+          masking_function: "pg_catalog.concat(anon.dummy_uuidv4(), '@example.com')",
+        },
+      ];
+      const put = await harness.request("PUT", `/projects/${res.body.project.id}/masking_rules`, { masking_rules: rules });
+      if (put.status !== 200) throw new Error(`PUT masking_rules answered ${put.status}: ${JSON.stringify(put.body)}`);
       return { projectId: res.body.project.id, defaultBranchId: res.body.branch.id };
     },
     async close() {
