@@ -19,6 +19,7 @@
 // | GET    /projects/{p}/audit_log                               | yes   | –         | –     |
 // | GET    /projects/{p}/masking_rules                           | yes   | yes       | yes   |
 // | PUT    /projects/{p}/masking_rules                           | yes   | –         | –     |
+// | GET    /projects/{p}/sensitive_columns                       | yes   | yes       | yes   |
 // | POST   /projects/{p}/branch_anonymized                       | yes   | yes       | yes¹  |
 // | GET    /projects/{p}/branches, …/branches/{b}                | yes   | yes       | yes   |
 // | PATCH  /projects/{p}/branches/{b}                            | yes   | yes       | yes²  |
@@ -71,6 +72,7 @@ const routes: RouteCase[] = [
   { route: "GET /projects/{project_id}/masking_rules", roles: ANY, path: (i) => `/projects/${i.project}/masking_rules` },
   { route: "PUT /projects/{project_id}/masking_rules", roles: ADMIN, path: (i) => `/projects/${i.project}/masking_rules`,
     body: () => ({ masking_rules: [] }) },
+  { route: "GET /projects/{project_id}/sensitive_columns", roles: ANY, path: (i) => `/projects/${i.project}/sensitive_columns` },
   { route: "POST /projects/{project_id}/branch_anonymized", roles: ANY, path: (i) => `/projects/${i.project}/branch_anonymized`,
     body: (i) => ({ branch_create: { branch: { expires_at: inMinutes(30) } }, masking_rules: [rule(i.db, "no_such_column")] }) },
   { route: "GET /projects/{project_id}/branches", roles: ANY, path: (i) => `/projects/${i.project}/branches` },

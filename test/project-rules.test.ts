@@ -93,3 +93,39 @@ describe("project masking rules", () => {
     assert.equal(admin.status, 200, "admins decide for themselves");
   });
 });
+
+describe("sensitive-column scan", () => {
+  test("finds personal-looking columns by name, suggests valid rules, reports coverage", async () => {
+    await shop.query((sql) => sql.unsafe(`
+      ALTER TABLE users ADD COLUMN date_of_birth date, ADD COLUMN password_hash text NOT NULL DEFAULT 'x',
+        ADD COLUMN last_login_ip inet;
+      CREATE TABLE audit (id serial PRIMARY KEY, user_email text REFERENCES users (email), note text);
+    `));
+    const res = await h.request("GET", `/projects/${projectId}/sensitive_columns`, undefined, developer.key);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const byColumn = new Map(res.body.columns.map((c: { table_name: string; column_name: string }) => [`${c.table_name}.${c.column_name}`, c]));
+    const get = (k: string): any => byColumn.get(k);
+    assert.deepEqual([...byColumn.keys()].sort(), [
+      "audit.user_email", "users.address", "users.date_of_birth", "users.email", "users.last_login_ip", "users.name",
+      "users.password_hash", "users.phone",
+    ]);
+    assert.equal(get("users.last_login_ip").category, "ip address");
+    assert.equal(get("users.last_login_ip").suggested_rule.masking_function, "anon.dummy_ipv4()::inet", "inet columns get an inet");
+    assert.equal(get("users.email").category, "email");
+    assert.equal(get("users.email").suggested_rule.masking_function, "pg_catalog.concat(anon.dummy_uuidv4(), '@example.com')", "UNIQUE: a unique generator");
+    assert.equal(get("users.phone").suggested_rule.masking_function, 'anon.partial("phone", 2, \'XXXXXX\', 2)');
+    assert.equal(get("users.date_of_birth").suggested_rule.masking_function, "anon.dnoise(\"date_of_birth\", '2 years')");
+    assert.equal(get("audit.user_email").suggested_rule, undefined, "a foreign key gets no rule");
+    assert.match(get("audit.user_email").note, /users\.email/);
+    assert.equal(get("users.email").masked, true);
+    assert.equal(get("users.phone").masked, false);
+    assert.deepEqual(res.body.coverage, { sensitive: 8, masked: 2 });
+    // Every suggestion is a valid rule, and applying them all covers every column that got one:
+    const suggested = res.body.columns.filter((c: { suggested_rule?: unknown }) => c.suggested_rule).map((c: { suggested_rule: unknown }) => c.suggested_rule);
+    const put = await h.request("PUT", `/projects/${projectId}/masking_rules`, { masking_rules: suggested });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const after = await h.request("GET", `/projects/${projectId}/sensitive_columns`);
+    assert.deepEqual(after.body.coverage, { sensitive: 8, masked: suggested.length });
+    assert.equal(suggested.length, 7, "all but the foreign key");
+  });
+});

@@ -20,6 +20,7 @@ import updateBranch from "./branches/update.ts";
 import auditLog from "./audit-log.ts";
 import getProjectMaskingRules from "./project-rules/get.ts";
 import updateProjectMaskingRules from "./project-rules/update.ts";
+import sensitiveColumns from "./sensitive-columns.ts";
 import connectionUri from "./connection-uri.ts";
 import getMaskingRules from "./masking-rules/get.ts";
 import updateMaskingRules from "./masking-rules/update.ts";
@@ -34,7 +35,7 @@ import listTrustPolicies from "./trust-policies/list.ts";
 
 const groups: ((app: Router) => unknown)[][] = [
   [createProject, listProjects, getProject, deleteProject, connectionUri, getOperation, auditLog],
-  [getProjectMaskingRules, updateProjectMaskingRules],
+  [getProjectMaskingRules, updateProjectMaskingRules, sensitiveColumns],
   [createAnonymizedBranch, listBranches, getBranch, updateBranch, deleteBranch, resetToParent],
   [listEndpoints, listDatabases, getDatabase, listRoles, getRole, revealPassword],
   [getMaskingRules, updateMaskingRules, startAnonymization, anonymizedStatus],
