@@ -10,26 +10,16 @@ import { grantAccess, handOverObjects, hardenDatabase, maskTables, maskedTables,
 import { applyLabels } from "../dataplane/prepare.ts";
 import type { MaskingRule } from "../masking/types.ts";
 import { validateMaskingRules } from "../masking/validate.ts";
-import { TransientFailure, finishWork, noteRetry, setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
+import { TransientFailure, failWork, finishWork, setAnonState, setOperation, setRun, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { AnonymizeBranchJob } from "./queues.ts";
-import { withBranchLock } from "./branch-lock.ts";
 import { crashPoint } from "./crash-points.ts";
-import { operationPending } from "./operations.ts";
+import { runBranchJob } from "./operations.ts";
 
 class RunFailure extends Error {}
 
-export async function runAnonymization(svc: Services, job: AnonymizeBranchJob): Promise<void> {
-  await withBranchLock(svc, job.branchId, async () => {
-    if (!(await operationPending(svc, job.operationId))) return;
-    try {
-      await anonymizeBranch(svc, job);
-    } catch (error) {
-      if (error instanceof TransientFailure) await noteRetry(svc, job.branchId, job.operationId, error.message);
-      throw error;
-    }
-  });
-}
+export const runAnonymization = (svc: Services, job: AnonymizeBranchJob): Promise<void> =>
+  runBranchJob(svc, job, anonymizeBranch);
 
 /** The run itself; the caller holds the branch lock. */
 export async function anonymizeBranch(svc: Services, job: AnonymizeBranchJob): Promise<void> {
@@ -60,14 +50,7 @@ export async function anonymizeBranch(svc: Services, job: AnonymizeBranchJob): P
     const message = error instanceof RunFailure ? error.message : `Anonymization failed: ${describeError(error)}`;
     svc.log.warn("anonymization failed", { branch_id: ctx.branch.id, error: message });
     if (isTransient(error)) throw new TransientFailure(message, { cause: error });
-    await finishWork(svc, {
-      branchId: ctx.branch.id,
-      anonState: "error",
-      statusMessage: message,
-      operationId: job.operationId,
-      runId: job.runId,
-      error: message,
-    });
+    await failWork(svc, job, "error", message);
   }
 }
 

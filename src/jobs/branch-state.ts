@@ -71,6 +71,23 @@ export interface Outcome {
   error?: string;
 }
 
+/** A job's failure: branch in `anonState` with the message, run and operation failed. */
+export async function failWork(
+  svc: Services,
+  job: { branchId: string; operationId: string; runId?: string | undefined },
+  anonState: "error" | "initialization_error",
+  message: string,
+): Promise<void> {
+  await finishWork(svc, {
+    branchId: job.branchId,
+    anonState,
+    statusMessage: message,
+    operationId: job.operationId,
+    ...(job.runId ? { runId: job.runId } : {}),
+    error: message,
+  });
+}
+
 /** Records how a piece of work ended: branch state, run and operation, atomically. */
 export async function finishWork(svc: Services, o: Outcome): Promise<void> {
   await svc.db.transaction(async (tx) => {

@@ -8,27 +8,16 @@ import { cloneDatabase, ParentBusyError } from "../dataplane/clone.ts";
 import { describeError, isTransient, withDataPlane } from "../dataplane/connection.ts";
 import { applyLabels, copyDatabaseSettings, ensureBranchRole, prepareAnon } from "../dataplane/prepare.ts";
 import { anonymizeBranch } from "./anonymize-branch.ts";
-import { withBranchLock } from "./branch-lock.ts";
 import { crashPoint } from "./crash-points.ts";
-import { operationPending } from "./operations.ts";
-import { TransientFailure, finishWork, noteRetry, setAnonState, setOperation, setStatus } from "./branch-state.ts";
+import { runBranchJob } from "./operations.ts";
+import { TransientFailure, failWork, finishWork, setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { loadJobContext, type JobContext } from "./job-context.ts";
 import type { CreateBranchJob } from "./queues.ts";
 
 /** How long a clone waits for sessions on the parent to end, in total. */
 const BUSY_PARENT_WAIT_MS = 10 * 60_000;
 
-export async function runCreateBranch(svc: Services, job: CreateBranchJob): Promise<void> {
-  await withBranchLock(svc, job.branchId, async () => {
-    if (!(await operationPending(svc, job.operationId))) return;
-    try {
-      await createBranch(svc, job);
-    } catch (error) {
-      if (error instanceof TransientFailure) await noteRetry(svc, job.branchId, job.operationId, error.message);
-      throw error;
-    }
-  });
-}
+export const runCreateBranch = (svc: Services, job: CreateBranchJob): Promise<void> => runBranchJob(svc, job, createBranch);
 
 async function createBranch(svc: Services, job: CreateBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
@@ -40,14 +29,7 @@ async function createBranch(svc: Services, job: CreateBranchJob): Promise<void> 
   if (ctx.branch.anonState === "created") {
     const failure = await initialize(svc, ctx);
     if (failure) {
-      await finishWork(svc, {
-        branchId: ctx.branch.id,
-        anonState: "initialization_error",
-        statusMessage: failure,
-        operationId: job.operationId,
-        ...(job.runId ? { runId: job.runId } : {}),
-        error: failure,
-      });
+      await failWork(svc, { ...job, runId: job.runId ?? undefined }, "initialization_error", failure);
       return;
     }
     crashPoint("before-initialized");

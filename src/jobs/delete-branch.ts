@@ -7,15 +7,10 @@ import { dropBranchRole } from "../dataplane/prepare.ts";
 import { noteRetry, setOperation } from "./branch-state.ts";
 import { loadJobContext } from "./job-context.ts";
 import type { DeleteBranchJob } from "./queues.ts";
-import { withBranchLock } from "./branch-lock.ts";
-import { operationPending } from "./operations.ts";
+import { runBranchJob } from "./operations.ts";
 
 /** Waits for any job on the branch to end (the lock), so nothing is recreated after the drop. */
-export async function runDeleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> {
-  await withBranchLock(svc, job.branchId, async () => {
-    if (await operationPending(svc, job.operationId)) await deleteBranch(svc, job);
-  });
-}
+export const runDeleteBranch = (svc: Services, job: DeleteBranchJob): Promise<void> => runBranchJob(svc, job, deleteBranch);
 
 async function deleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);

@@ -8,18 +8,14 @@ import { branches } from "../db/schema.ts";
 import { databaseExists, dropDatabase } from "../dataplane/clone.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
 import { anonymizeBranch, syncRules } from "./anonymize-branch.ts";
-import { withBranchLock } from "./branch-lock.ts";
-import { finishWork, setAnonState, setOperation, setStatus } from "./branch-state.ts";
+
+import { failWork, setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { initialize } from "./create-branch.ts";
 import { loadJobContext } from "./job-context.ts";
-import { operationPending } from "./operations.ts";
+import { runBranchJob } from "./operations.ts";
 import type { ResetBranchJob } from "./queues.ts";
 
-export async function runResetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
-  await withBranchLock(svc, job.branchId, async () => {
-    if (await operationPending(svc, job.operationId)) await resetBranch(svc, job);
-  });
-}
+export const runResetBranch = (svc: Services, job: ResetBranchJob): Promise<void> => runBranchJob(svc, job, resetBranch);
 
 async function resetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
   const ctx = await loadJobContext(svc, job.branchId);
@@ -46,28 +42,14 @@ async function resetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
     }
     const failure = await initialize(svc, ctx);
     if (failure) {
-      await finishWork(svc, {
-        branchId: ctx.branch.id,
-        anonState: "initialization_error",
-        statusMessage: failure,
-        operationId: job.operationId,
-        runId: job.runId,
-        error: failure,
-      });
+      await failWork(svc, job, "initialization_error", failure);
       return;
     }
     await setAnonState(svc.db, ctx.branch.id, "initialized", "Reset: databases cloned again from the parent");
     await svc.db.update(branches).set({ lastResetAt: new Date() }).where(eq(branches.id, ctx.branch.id));
   } catch (error) {
     const message = `Reset to parent failed: ${describeError(error)}`;
-    await finishWork(svc, {
-      branchId: ctx.branch.id,
-      anonState: "error",
-      statusMessage: message,
-      operationId: job.operationId,
-      runId: job.runId,
-      error: message,
-    });
+    await failWork(svc, job, "error", message);
     return;
   }
   await anonymizeBranch(svc, job);
