@@ -55,6 +55,16 @@ export async function loadBranch(db: Db | Tx, projectId: string, branchId: strin
   return branch;
 }
 
+/** The project's default branch (`main`), whose databases are the parents. */
+export async function loadDefaultBranch(db: Db | Tx, projectId: string) {
+  const [main] = await db
+    .select()
+    .from(branches)
+    .where(and(eq(branches.projectId, projectId), eq(branches.isDefault, true), isNull(branches.deletedAt)));
+  if (!main) throw notFound(`default branch of project ${projectId}`);
+  return main;
+}
+
 /** Per-branch work is serialised: a branch with work in flight answers 423. */
 export async function assertBranchIdle(tx: Tx, branchId: string): Promise<void> {
   const [busy] = await tx

@@ -5,11 +5,11 @@ import { anonymizationRuns, branchDatabases, branches, operations } from "../db/
 import { branchRoleName, physicalDatabaseName } from "../dataplane/names.ts";
 import { bossDb } from "../jobs/boss-db.ts";
 import { jobOptions, queues, type CreateBranchJob, type DeleteBranchJob } from "../jobs/queues.ts";
-import { DomainError, conflict, invalid, notFound } from "../lib/errors.ts";
+import { DomainError, conflict, invalid } from "../lib/errors.ts";
 import { newBranchId, newEndpointId, newOperationId } from "../lib/ids.ts";
 import { newPassword } from "../lib/secrets.ts";
 import type { MaskingRule } from "../masking/types.ts";
-import { assertBranchIdle, branchExpiry, loadBranch, loadProject } from "./access.ts";
+import { assertBranchIdle, branchExpiry, loadBranch, loadDefaultBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows, storeRules, validateRulesFor } from "./masking-rules.ts";
 import { recordAudit } from "./audit.ts";
@@ -47,7 +47,7 @@ export async function createAnonymizedBranch(
       ? await loadBranch(tx, projectId, options.parent_id).catch(() => {
           throw invalid(`branch_create.branch.parent_id: branch ${options.parent_id} does not exist in project ${projectId}`);
         })
-      : await defaultBranch(tx, projectId);
+      : await loadDefaultBranch(tx, projectId);
     if (parent.currentState !== "ready") {
       throw conflict(`parent branch ${parent.id} is not ready (state: ${parent.currentState})`);
     }
@@ -123,15 +123,6 @@ export async function createAnonymizedBranch(
       databases: databases.map(presentDatabase),
     };
   });
-}
-
-async function defaultBranch(tx: Tx, projectId: string): Promise<BranchRow> {
-  const [main] = await tx
-    .select()
-    .from(branches)
-    .where(and(eq(branches.projectId, projectId), eq(branches.isDefault, true), isNull(branches.deletedAt)));
-  if (!main) throw notFound(`default branch of project ${projectId}`);
-  return main;
 }
 
 export interface ListBranchesQuery {

@@ -5,7 +5,7 @@ import { and, eq } from "drizzle-orm";
 import { branchDatabases, operations } from "../db/schema.ts";
 import { databaseUri } from "../dataplane/connection.ts";
 import { DomainError, notFound } from "../lib/errors.ts";
-import { loadBranch, loadProject, requireAdmin } from "./access.ts";
+import { loadBranch, loadDefaultBranch, loadProject, requireAdmin } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows } from "./masking-rules.ts";
 import { presentDatabase, presentEndpoint, presentOperation, presentRole } from "./present.ts";
@@ -91,12 +91,7 @@ export interface ConnectionUriQuery {
 
 export async function connectionUri(svc: Services, principal: Principal, projectId: string, query: ConnectionUriQuery) {
   const project = await loadProject(svc.db, principal, projectId);
-  const branchId =
-    query.branch_id ??
-    (await svc.db.query.branches.findFirst({
-      where: (b, { and, eq, isNull }) => and(eq(b.projectId, projectId), eq(b.isDefault, true), isNull(b.deletedAt)),
-    }))?.id;
-  if (!branchId) throw notFound(`default branch of project ${projectId}`);
+  const branchId = query.branch_id ?? (await loadDefaultBranch(svc.db, projectId)).id;
   const l = await load(svc, principal, project.id, branchId);
   roleOf(l, query.role_name);
   assertRevealable(principal, l);

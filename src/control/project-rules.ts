@@ -1,12 +1,12 @@
 // A project's masking rules: the set a branch gets when it is created without
 // rules (handy for CI, whose actions send none), and a floor for developer and
 // ci principals, who may add rules but never leave one of these columns unmasked.
-import { and, eq, isNull } from "drizzle-orm";
-import { branches, projects } from "../db/schema.ts";
-import { DomainError, notFound } from "../lib/errors.ts";
+import { eq } from "drizzle-orm";
+import { projects } from "../db/schema.ts";
+import { DomainError } from "../lib/errors.ts";
 import type { MaskingRule } from "../masking/types.ts";
 import { validateMaskingRules } from "../masking/validate.ts";
-import { loadProject, requireAdmin } from "./access.ts";
+import { loadDefaultBranch, loadProject, requireAdmin } from "./access.ts";
 import { recordAudit } from "./audit.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows, loadCatalogs, RulesRejected } from "./masking-rules.ts";
@@ -51,11 +51,7 @@ export async function getProjectMaskingRules(svc: Services, principal: Principal
 export async function replaceProjectMaskingRules(svc: Services, principal: Principal, projectId: string, rules: MaskingRule[]) {
   requireAdmin(principal);
   const project = await loadProject(svc.db, principal, projectId);
-  const [main] = await svc.db
-    .select()
-    .from(branches)
-    .where(and(eq(branches.projectId, projectId), eq(branches.isDefault, true), isNull(branches.deletedAt)));
-  if (!main) throw notFound(`default branch of project ${projectId}`);
+  const main = await loadDefaultBranch(svc.db, projectId);
   const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
   const problems = await validateMaskingRules(rules, await loadCatalogs(sourceUri, await branchDatabaseRows(svc.db, main.id)));
   if (problems.length > 0) throw new RulesRejected(problems);

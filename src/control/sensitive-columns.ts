@@ -1,12 +1,9 @@
 // The sensitive-column scan: what looks like personal data in the parent
 // databases, and whether the project's (or a branch's) rules mask it. Reads
 // the schema only, never a row, so every role with access to the project may ask.
-import { and, eq, isNull } from "drizzle-orm";
-import { branches } from "../db/schema.ts";
-import { notFound } from "../lib/errors.ts";
 import { scanSensitiveColumns } from "../masking/sensitive.ts";
 import type { MaskingRule } from "../masking/types.ts";
-import { loadBranch, loadProject } from "./access.ts";
+import { loadBranch, loadDefaultBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows, loadCatalogs, storedRules } from "./masking-rules.ts";
 
@@ -15,11 +12,7 @@ const key = (r: Pick<MaskingRule, "database_name" | "schema_name" | "table_name"
 
 export async function sensitiveColumns(svc: Services, principal: Principal, projectId: string, branchId?: string) {
   const project = await loadProject(svc.db, principal, projectId);
-  const [main] = await svc.db
-    .select()
-    .from(branches)
-    .where(and(eq(branches.projectId, projectId), eq(branches.isDefault, true), isNull(branches.deletedAt)));
-  if (!main) throw notFound(`default branch of project ${projectId}`);
+  const main = await loadDefaultBranch(svc.db, projectId);
   const rules = branchId ? await storedRules(svc.db, (await loadBranch(svc.db, projectId, branchId)).id) : project.maskingRules;
   const masked = new Set(rules.map(key));
   const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
