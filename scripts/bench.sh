@@ -4,7 +4,7 @@
 # process; nothing here passes or fails on time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh bench
 . scripts/pg-cluster.sh
 start_cluster
 trap stop_cluster EXIT

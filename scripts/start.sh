@@ -3,7 +3,7 @@
 # npm packages), check the local PostgreSQL, then run api + worker in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh start
 url="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/anonbranch}"
 server="${url%/*}/postgres"
 reachable() {

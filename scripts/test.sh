@@ -4,7 +4,7 @@
 # Extra arguments are passed to node's test runner (e.g. a single test file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh test
 . scripts/pg-cluster.sh
 start_cluster
 trap stop_cluster EXIT
