@@ -9,7 +9,8 @@ bash scripts/setup.sh bench
 start_cluster
 trap stop_cluster EXIT
 export ANONBRANCH_TEST_PG_URL="$CLUSTER_URL"
-for f in bench/*.bench.ts; do
+if [ "$#" -gt 0 ]; then files=("$@"); else files=(bench/*.bench.ts); fi
+for f in "${files[@]}"; do
   echo "== $f"
   node --import tsx "$f"
 done

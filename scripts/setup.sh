@@ -6,11 +6,13 @@
 # 1. Checks for what each later step really runs or reads (not for a file that
 #    happens to ship in the same package): the server headers the anon engine
 #    is built against (postgres.h), the compiler and make, the PostgreSQL
-#    server binaries (initdb, pg_ctl, postgres) the tests start, psql, pgbench
-#    for the benchmarks. What is missing is installed with apt-get,
-#    in one line saying what and why; when it cannot be installed (not root and
-#    no sudo, no apt-get, no such package) setup stops before doing anything,
-#    naming the packages and the command to run.
+#    server binaries (initdb, pg_ctl, postgres) the tests start, psql, openssl
+#    (the endpoint's self-signed certificate), pgbench for the benchmarks and
+#    the endpoint tests, Chromium for the console's browser tests. What is
+#    missing is installed with apt-get, in one line saying what and why; when
+#    it cannot be installed (not root and no sudo, no apt-get, no such
+#    package) setup stops before doing anything, naming the packages and the
+#    command to run.
 # 2. Installs npm packages when node_modules is missing or stale.
 # 3. Builds and (re)installs extension/anon-compat as extension "anon", unless
 #    the server has the real PostgreSQL Anonymizer, which is left untouched.
@@ -70,6 +72,12 @@ for b in postgres initdb pg_ctl; do
   [ -x "$PG_BIN/$b" ] || need "postgresql-$PG_MAJOR" "$PG_BIN/$b is missing; the server that runs the branches and the test clusters"
 done
 have psql || [ -x "$PG_BIN/psql" ] || need "postgresql-client-$PG_MAJOR" "psql, used by the quick start and the tests"
+have openssl || need openssl "generates the endpoint proxy's self-signed TLS certificate on first start"
+if [ "$purpose" = test ]; then
+  # The console's browser tests drive Debian's Chromium through playwright-core,
+  # which never downloads a browser of its own.
+  [ -x /usr/bin/chromium ] || need chromium "/usr/bin/chromium runs the web console's end-to-end tests"
+fi
 if [ "$purpose" = bench ]; then
   [ -x "$PG_BIN/pgbench" ] || need "postgresql-$PG_MAJOR" "$PG_BIN/pgbench drives the endpoint benchmark"
 fi
@@ -108,8 +116,10 @@ fi
 $stop_after_deps && exit 0
 
 # ------------------------------------------------------------ 2. npm packages
-# (Re)installed when node_modules is missing or older than the lock file.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# (Re)installed when node_modules is missing, older than the lock file, or older than a patch in
+# patches/ (applied by patch-package on install).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ -n "$(find patches -name '*.patch' -newer node_modules/.package-lock.json 2>/dev/null)" ]; then
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi

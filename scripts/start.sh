@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `npm start`: set up what the service needs on this machine (anon engine,
-# npm packages), check the local PostgreSQL, then run api + worker in one process.
+# npm packages), check the local PostgreSQL, then run the service: with no
+# argument every part (api, worker) as supervised child processes (src/main.ts all),
+# or one part in this process (`npm run start:api`, `npm run start:worker`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh start
