@@ -12,6 +12,7 @@ export interface MetadataDb {
 }
 
 export function openMetadataDb(url: string, max = 10): MetadataDb {
-  const sql = postgres(url, { max, onnotice: () => {}, connection: { application_name: "anonbranch" } });
+  // connect_timeout: an unreachable metadata server fails a request in seconds (503), not 30 s.
+  const sql = postgres(url, { max, connect_timeout: 10, onnotice: () => {}, connection: { application_name: "anonbranch" } });
   return { sql, db: drizzle(sql, { schema }) };
 }
