@@ -2,6 +2,7 @@
 // it, so no idle session lingers on a parent database (CREATE DATABASE …
 // TEMPLATE refuses to copy a database that has sessions).
 import postgres from "postgres";
+import { isConnectionFailure } from "../lib/errors.ts";
 
 export type DataPlaneSql = postgres.Sql;
 /** A client or a transaction: what read-only helpers accept. */
@@ -19,14 +20,79 @@ export function databaseUri(sourceUri: string, database: string): string {
   return url.toString();
 }
 
-export function connectDataPlane(sourceUri: string, database: string | null = null): DataPlaneSql {
+/**
+ * Every session anonbranch opens on a data plane starts with search_path =
+ * pg_catalog, pg_temp: a name the session resolves can then only be a
+ * built-in or its own temporary object, never a function or operator that a
+ * parent role or a branch user put in a schema of theirs (CVE-2018-1058).
+ */
+export const SAFE_SEARCH_PATH = "pg_catalog, pg_temp";
+
+export interface ConnectOptions {
+  max?: number;
+  /** Startup parameters beyond application_name and search_path (e.g. role). */
+  params?: Record<string, string>;
+  /**
+   * Sessions opened through a login window cannot reconnect (the role is
+   * NOLOGIN again): keep them open until end(), however long they idle.
+   */
+  pinned?: boolean;
+}
+
+export function connectDataPlane(sourceUri: string, database: string | null = null, options: ConnectOptions = {}): DataPlaneSql {
   return postgres(database === null ? sourceUri : databaseUri(sourceUri, database), {
-    max: 1,
+    max: options.max ?? 1,
     onnotice: () => {},
     connect_timeout: 10,
-    idle_timeout: 5,
-    connection: { application_name: "anonbranch" },
+    ...(options.pinned ? { idle_timeout: 0, max_lifetime: null } : { idle_timeout: 5 }),
+    connection: { application_name: "anonbranch", search_path: SAFE_SEARCH_PATH, ...options.params },
   });
+}
+
+/** The same server and database as `sourceUri`, logged in as `user`. */
+export function connectAs(
+  sourceUri: string,
+  database: string,
+  credentials: { user: string; password: string },
+  options: ConnectOptions = {},
+): DataPlaneSql {
+  const url = new URL(databaseUri(sourceUri, database));
+  url.username = encodeURIComponent(credentials.user);
+  url.password = encodeURIComponent(credentials.password);
+  return connectDataPlane(url.toString(), null, options);
+}
+
+/**
+ * Small pools on a server's maintenance database (the source URI's), shared
+ * by the requests of this process that ask the server something quick: their
+ * sessions close after two idle seconds, so none lingers.
+ */
+const shared = new Map<string, DataPlaneSql>();
+let sharing = false;
+
+/**
+ * Node processes turn sharing on at start. Off by default: on Cloudflare
+ * Workers a connection opened for one request cannot serve another.
+ */
+export function shareDataPlaneConnections(): void {
+  sharing = true;
+}
+
+export async function withSharedDataPlane<T>(sourceUri: string, fn: (sql: DataPlaneSql) => Promise<T>): Promise<T> {
+  if (!sharing) return withDataPlane(sourceUri, null, fn);
+  let sql = shared.get(sourceUri);
+  if (!sql) {
+    if (shared.size >= 64) shared.clear();
+    sql = postgres(sourceUri, {
+      max: 2,
+      onnotice: () => {},
+      connect_timeout: 10,
+      idle_timeout: 2,
+      connection: { application_name: "anonbranch", search_path: SAFE_SEARCH_PATH },
+    });
+    shared.set(sourceUri, sql);
+  }
+  return fn(sql);
 }
 
 export async function withDataPlane<T>(
@@ -51,30 +117,20 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const transientSqlStates = new Set(["57P01", "57P02", "57P03", "53300", "40001", "40P01"]);
-const transientClientCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EAI_AGAIN",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-]);
+/** Serialisation races: the same statement succeeds when run again. */
+const retryableSqlStates = new Set(["40001", "40P01"]);
 
 /**
  * Errors worth retrying: the server is unreachable, restarting, out of
- * connections, or the transaction lost a serialisation race. Anything else
- * (a rule that breaks a constraint, a missing object) fails the same way again.
+ * connections (isConnectionFailure, src/lib/errors.ts), or the transaction lost
+ * a serialisation race. Anything else (a rule that breaks a constraint, a
+ * missing object) fails the same way again.
  */
 export function isTransient(error: unknown): boolean {
+  if (isConnectionFailure(error)) return true;
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && (transientClientCodes.has(code) || transientSqlStates.has(code) || code.startsWith("08"))) {
-      return true;
-    }
+    if (typeof code === "string" && retryableSqlStates.has(code)) return true;
   }
   return false;
 }

@@ -2,25 +2,8 @@
 // branch role (no access yet) and the masking rules as SECURITY LABELs.
 import { canonicalLabel } from "../masking/validate.ts";
 import type { MaskingRule } from "../masking/types.ts";
-import { scramVerifier } from "../lib/secrets.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "../lib/sql-quote.ts";
 import type { DataPlaneSql, Queryable } from "./connection.ts";
-
-/**
- * Creates the branch's login role if missing; it gets no access here. The
- * password is sent as a SCRAM verifier, never in clear.
- */
-export async function ensureBranchRole(admin: DataPlaneSql, role: string, password: string): Promise<void> {
-  const rows = await admin`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${role}`;
-  const verb = rows.length === 0 ? "CREATE" : "ALTER";
-  await admin.unsafe(
-    `${verb} ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${quoteLiteral(scramVerifier(password))}`,
-  );
-}
-
-export async function dropBranchRole(admin: DataPlaneSql, role: string): Promise<void> {
-  await admin.unsafe(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
-}
 
 /**
  * CREATE DATABASE … TEMPLATE copies neither ALTER DATABASE … SET settings nor
@@ -50,8 +33,19 @@ export async function copyDatabaseSettings(admin: DataPlaneSql, parent: string, 
 export async function prepareAnon(admin: DataPlaneSql, database: string, branchDb: DataPlaneSql): Promise<void> {
   await admin.unsafe(`ALTER DATABASE ${quoteIdent(database)} SET session_preload_libraries = 'anon'`);
   await branchDb.unsafe("LOAD 'anon'");
-  await branchDb.unsafe("CREATE EXTENSION IF NOT EXISTS anon CASCADE");
+  await branchDb.begin(async (tx) => {
+    // The session's search_path is pg_catalog, pg_temp; CASCADE would try to put
+    // pgcrypto in pg_catalog. Extensions land where they would by default (public);
+    // their scripts run with a search_path PostgreSQL sets itself.
+    await tx.unsafe("SET LOCAL search_path = public");
+    await tx.unsafe("CREATE EXTENSION IF NOT EXISTS anon CASCADE");
+  });
   await branchDb.unsafe("SELECT anon.init()");
+}
+
+/** Lets the branch's masker (and nobody else) connect before the branch is anonymized. */
+export async function grantMaskerConnect(admin: DataPlaneSql, database: string, masker: string): Promise<void> {
+  await admin.unsafe(`GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(masker)}`);
 }
 
 interface LabelledColumn {

@@ -131,6 +131,8 @@ export interface WalkContext {
   problems: Set<string>;
   calls: { schema: string | null; name: string; columnArg: boolean }[];
   columnRefs: number;
+  /** Names of the rule's table's columns the expression reads. */
+  columnsRead: Set<string>;
 }
 
 export function suggestion(name: string, candidates: Iterable<string>): string {
@@ -162,7 +164,9 @@ function checkColumnRef(ref: ColumnRef, ctx: WalkContext): void {
   if (table && !table.columns.some((c) => c.name === column)) {
     const candidates = table.columns.map((c) => c.name);
     ctx.problems.add(`column "${column}" does not exist in table ${table.name}${suggestion(column, candidates)}`);
+    return;
   }
+  ctx.columnsRead.add(column);
 }
 
 function checkFuncCall(call: FuncCall, ctx: WalkContext): void {

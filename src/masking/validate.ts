@@ -44,10 +44,13 @@ function isUniqueSafe(calls: WalkContext["calls"]): boolean {
       ((schema === null || schema === "pg_catalog") && name === "md5"))));
 }
 
+/** Columns (other than its own) a valid rule's expression reads, for the cross-column check. */
+type ColumnsRead = Set<string> | null;
+
 function validateRule(
   rule: MaskingRule, index: number, catalogs: Record<string, DatabaseCatalog>,
   seen: Map<string, number>, out: RuleProblem[],
-): void {
+): ColumnsRead {
   const at = `masking_rules[${index}]`;
   const add = (field: string, message: string) =>
     out.push({ index, field: field === "" ? at : `${at}.${field}`, message: `${at}: ${message}` });
@@ -101,7 +104,7 @@ function validateRule(
 
   // d./e. the expression
   let expressionOk = false;
-  const ctx: WalkContext = { table, problems: new Set(), calls: [], columnRefs: 0 };
+  const ctx: WalkContext = { table, problems: new Set(), calls: [], columnRefs: 0, columnsRead: new Set() };
   const field = hasFunction ? "masking_function" : "masking_value";
   const text = hasFunction ? String(rule.masking_function) : String(rule.masking_value);
   if (hasFunction !== hasValue) {
@@ -119,8 +122,9 @@ function validateRule(
     for (const problem of ctx.problems) add(field, problem);
     expressionOk = parsed.ok && ctx.problems.size === 0;
   }
-  if (!columnOk || !table) return;
+  if (!columnOk || !table) return null;
   const t = table;
+  const read = new Set([...ctx.columnsRead].filter((c) => c !== column));
 
   // f. foreign-key columns: Neon refuses them; the referenced key is masked instead
   const fk = t.foreignKeys.find((f) => f.columns.includes(column));
@@ -131,13 +135,13 @@ function validateRule(
     const isPk = target !== undefined && target.primaryKey.join() === fk.refColumns.join();
     add("column_name", `column ${tableName}.${column} references ${refTable}(${fk.refColumns.join(", ")}) through foreign key ${fk.name}; ` +
       `mask the referenced ${isPk ? "primary key" : "key"} ${refTable}.${refColumn} instead`);
-    return;
+    return null;
   }
 
   // g. a single-column UNIQUE / PRIMARY KEY needs a generator that keeps values distinct
-  if (!expressionOk) return;
+  if (!expressionOk) return null;
   const unique = t.uniqueColumnSets.some((s) => s.length === 1 && s[0] === column);
-  if (!unique || (hasFunction && isUniqueSafe(ctx.calls))) return;
+  if (!unique || (hasFunction && isUniqueSafe(ctx.calls))) return read;
   const named = t.uniqueConstraints?.find((u) => u.columns.length === 1 && u.columns[0] === column);
   const isPk = t.primaryKey.length === 1 && t.primaryKey[0] === column;
   const what = `${isPk ? "the PRIMARY KEY" : "UNIQUE"}${named ? ` (${named.name})` : ""}`;
@@ -147,6 +151,43 @@ function validateRule(
     : `anon.hash(${column}) in a column type that can hold it`;
   const repeats = hasFunction ? `${trimSql(text)} can repeat values` : `the constant ${trimSql(text)} gives every row the same value`;
   add(field, `column ${tableName}.${column} is ${what} and ${repeats}; use a unique generator such as ${generator}`);
+  return null;
+}
+
+const tableKey = (r: MaskingRule): string => JSON.stringify([r.database_name, r.schema_name, r.table_name]);
+
+/**
+ * h. A masking statement computes every masked column from the row's original
+ * values, so an expression that reads another column copies that column's
+ * original into its own: reading a masked column would undo that column's
+ * mask. An expression may read its own column and columns left unmasked
+ * (whose values the branch shows anyway, e.g. a primary key seeding pseudo_*).
+ */
+function checkColumnsRead(rules: MaskingRule[], reads: ColumnsRead[], out: RuleProblem[]): void {
+  const maskedBy = new Map<string, Map<string, number>>();
+  rules.forEach((r, i) => {
+    const columns = maskedBy.get(tableKey(r)) ?? new Map<string, number>();
+    if (!columns.has(r.column_name)) columns.set(r.column_name, i);
+    maskedBy.set(tableKey(r), columns);
+  });
+  reads.forEach((read, index) => {
+    if (!read || read.size === 0) return;
+    const rule = rules[index]!;
+    const field = typeof rule.masking_function === "string" && trimSql(rule.masking_function) !== "" ? "masking_function" : "masking_value";
+    const at = `masking_rules[${index}]`;
+    for (const column of read) {
+      const other = maskedBy.get(tableKey(rule))?.get(column);
+      if (other === undefined) continue;
+      out.push({
+        index,
+        field: `${at}.${field}`,
+        message:
+          `${at}: the expression for ${rule.table_name}.${rule.column_name} reads column ${rule.table_name}.${column}, which is masked (masking_rules[${other}]); ` +
+          `masking computes every column from the row's original values, so this would copy ${column}'s original value into ${rule.column_name}. ` +
+          `A masking expression may read only its own column and columns left unmasked`,
+      });
+    }
+  });
 }
 
 /**
@@ -159,7 +200,8 @@ export async function validateMaskingRules(
   await ensureParser();
   const problems: RuleProblem[] = [];
   const seen = new Map<string, number>();
-  rules.forEach((rule, index) => validateRule(rule, index, catalogs, seen, problems));
+  const reads = rules.map((rule, index) => validateRule(rule, index, catalogs, seen, problems));
+  checkColumnsRead(rules, reads, problems);
   return problems;
 }
 
