@@ -1,7 +1,7 @@
 // Authorisation and lookups shared by the verbs.
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db, Tx } from "../db/client.ts";
-import { branches, operations, projects } from "../db/schema.ts";
+import { anonymizationRuns, branches, operations, projects } from "../db/schema.ts";
 import { forbidden, invalid, locked, notFound } from "../lib/errors.ts";
 import type { Principal, Services } from "./context.ts";
 
@@ -75,4 +75,35 @@ export async function assertBranchIdle(tx: Tx, branchId: string): Promise<void> 
   if (busy) {
     throw locked(`branch ${branchId} is busy with operation ${busy.action} (${busy.id}); retry when it has finished`);
   }
+}
+
+/**
+ * A live branch of a live project with its latest anonymization run, in one
+ * query (the status and branch reads are the API's hottest paths), served from
+ * the process's read cache when there is one. Errors as loadProject/loadBranch.
+ */
+export async function loadBranchView(svc: Services, principal: Principal, projectId: string, branchId: string) {
+  if (!canTouchProject(principal, projectId)) {
+    throw forbidden(`${principal.name} (${principal.role}) has no access to project ${projectId}`);
+  }
+  const load = async () => {
+    const [row] = await svc.db
+      .select({ branch: branches, run: anonymizationRuns })
+      .from(branches)
+      .innerJoin(projects, and(eq(projects.id, branches.projectId), isNull(projects.deletedAt)))
+      .leftJoin(
+        anonymizationRuns,
+        eq(
+          anonymizationRuns.id,
+          sql`(SELECT r.id FROM anonymization_runs r WHERE r.branch_id = ${branches.id} ORDER BY r.created_at DESC LIMIT 1)`,
+        ),
+      )
+      .where(and(eq(branches.id, branchId), eq(branches.projectId, projectId), isNull(branches.deletedAt)));
+    return row ?? null;
+  };
+  const row = svc.cache ? await svc.cache.get(`branch:${projectId}:${branchId}`, load) : await load();
+  if (row) return { branch: row.branch, run: row.run ?? undefined };
+  // Not there: say which of the two is missing.
+  await loadProject(svc.db, principal, projectId);
+  throw notFound(`branch ${branchId}`);
 }

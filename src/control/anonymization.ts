@@ -1,11 +1,11 @@
 // Anonymization runs: start one, report status.
+import { enqueueJob } from "../jobs/enqueue.ts";
 import { desc, eq } from "drizzle-orm";
 import { anonymizationRuns, branches, operations } from "../db/schema.ts";
-import { bossDb } from "../jobs/boss-db.ts";
-import { jobOptions, queues, type AnonymizeBranchJob } from "../jobs/queues.ts";
+import { queues, type AnonymizeBranchJob } from "../jobs/queues.ts";
 import { conflict, invalid, locked } from "../lib/errors.ts";
 import { newOperationId } from "../lib/ids.ts";
-import { assertBranchIdle, loadBranch, loadProject } from "./access.ts";
+import { assertBranchIdle, loadBranch, loadBranchView, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { presentAnonymizedStatus } from "./present.ts";
 import { recordAudit } from "./audit.ts";
@@ -21,10 +21,9 @@ async function latestRun(db: Services["db"], branchId: string) {
 }
 
 export async function getAnonymizedStatus(svc: Services, principal: Principal, projectId: string, branchId: string) {
-  await loadProject(svc.db, principal, projectId);
-  const branch = await loadBranch(svc.db, projectId, branchId);
+  const { branch, run } = await loadBranchView(svc, principal, projectId, branchId);
   if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
-  return presentAnonymizedStatus(branch, await latestRun(svc.db, branch.id));
+  return presentAnonymizedStatus(branch, run);
 }
 
 /** Starts a run from initialized, error or anonymized; masks the branch's current data. */
@@ -47,7 +46,7 @@ export async function startAnonymization(svc: Services, principal: Principal, pr
       .returning();
     const [run] = await tx
       .insert(anonymizationRuns)
-      .values({ branchId: b.id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name })
+      .values({ branchId: b.id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name, triggeredByRole: principal.role })
       .returning();
     const [updated] = await tx
       .update(branches)
@@ -55,7 +54,7 @@ export async function startAnonymization(svc: Services, principal: Principal, pr
       .where(eq(branches.id, b.id))
       .returning();
     const job: AnonymizeBranchJob = { branchId: b.id, operationId: operation!.id, runId: run!.id };
-    await svc.boss.send(queues.anonymizeBranch, job, { ...jobOptions, db: bossDb(tx) });
+    await enqueueJob(svc, tx, queues.anonymizeBranch, job);
     await recordAudit(tx, principal, { action: "anonymization.start", projectId, branchId: b.id, after: { run_id: run!.id } });
     return updated!;
   });

@@ -1,9 +1,9 @@
 // Changing a branch after creation: PATCH (name, expiry, protection) and
 // reset_to_parent (beyond Neon: re-clone and re-mask, keeping credentials).
+import { enqueueJob } from "../jobs/enqueue.ts";
 import { and, eq, isNull, ne } from "drizzle-orm";
 import { anonymizationRuns, branches, operations } from "../db/schema.ts";
-import { bossDb } from "../jobs/boss-db.ts";
-import { jobOptions, queues, type ResetBranchJob } from "../jobs/queues.ts";
+import { queues, type ResetBranchJob } from "../jobs/queues.ts";
 import { conflict, invalid } from "../lib/errors.ts";
 import { newOperationId } from "../lib/ids.ts";
 import { assertBranchIdle, branchExpiry, loadBranch, loadProject, requireAdmin } from "./access.ts";
@@ -68,10 +68,10 @@ export async function resetToParent(svc: Services, principal: Principal, project
       .returning();
     const [run] = await tx
       .insert(anonymizationRuns)
-      .values({ branchId: branch.id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name })
+      .values({ branchId: branch.id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name, triggeredByRole: principal.role })
       .returning();
     const job: ResetBranchJob = { branchId: branch.id, operationId: operation!.id, runId: run!.id };
-    await svc.boss.send(queues.resetBranch, job, { ...jobOptions, db: bossDb(tx) });
+    await enqueueJob(svc, tx, queues.resetBranch, job);
     await recordAudit(tx, principal, { action: "branch.reset_to_parent", projectId, branchId: branch.id });
     // Back to the start of the lifecycle: not connectable until masked again.
     const now = new Date();

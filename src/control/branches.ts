@@ -1,19 +1,22 @@
 // Anonymized branches: create (enqueue), list, get, delete (enqueue).
+import { enqueueJob } from "../jobs/enqueue.ts";
 import { and, asc, desc, eq, gt, ilike, isNull, lt, or, type SQL } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
-import { anonymizationRuns, branchDatabases, branches, operations } from "../db/schema.ts";
+import { anonymizationRuns, branchDatabases, branches, operations, projects } from "../db/schema.ts";
 import { branchRoleName, physicalDatabaseName } from "../dataplane/names.ts";
-import { bossDb } from "../jobs/boss-db.ts";
-import { jobOptions, queues, type CreateBranchJob, type DeleteBranchJob } from "../jobs/queues.ts";
+import { queues, type CreateBranchJob, type DeleteBranchJob } from "../jobs/queues.ts";
 import { DomainError, conflict, invalid } from "../lib/errors.ts";
 import { newBranchId, newEndpointId, newOperationId } from "../lib/ids.ts";
 import { newPassword } from "../lib/secrets.ts";
 import type { MaskingRule } from "../masking/types.ts";
-import { assertBranchIdle, branchExpiry, loadBranch, loadDefaultBranch, loadProject } from "./access.ts";
+import { assertBranchIdle, branchExpiry, canTouchProject, loadBranch, loadBranchView, loadDefaultBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows, storeRules, validateRulesFor } from "./masking-rules.ts";
 import { recordAudit } from "./audit.ts";
+import { assertCloneFits } from "./limits.ts";
+import { measureCloneRoom } from "../dataplane/server-health.ts";
 import { assertRulesCoverProject } from "./project-rules.ts";
+import { allocateEndpointPort, endpointHost } from "./endpoints.ts";
 import {
   presentBranch,
   presentDatabase,
@@ -42,27 +45,39 @@ export async function createAnonymizedBranch(
   const rules = input.masking_rules ?? project.maskingRules;
   const expiresAt = branchExpiry(principal, options.expires_at ? new Date(options.expires_at) : null, svc.config);
 
-  return svc.db.transaction(async (tx) => {
-    const parent = options.parent_id
-      ? await loadBranch(tx, projectId, options.parent_id).catch(() => {
+  const findParent = (db: Services["db"] | Tx) =>
+    options.parent_id
+      ? loadBranch(db, projectId, options.parent_id).catch(() => {
           throw invalid(`branch_create.branch.parent_id: branch ${options.parent_id} does not exist in project ${projectId}`);
         })
-      : await loadDefaultBranch(tx, projectId);
-    if (parent.currentState !== "ready") {
-      throw conflict(`parent branch ${parent.id} is not ready (state: ${parent.currentState})`);
+      : loadDefaultBranch(db, projectId);
+  const id = newBranchId();
+  // The two questions for the data plane — are the rules valid against the parent's schema, and does a
+  // copy fit — are asked at once and before the transaction, which then holds its locks only briefly.
+  const parent = await findParent(svc.db);
+  const parentDatabases = await branchDatabaseRows(svc.db, parent.id);
+  const [, room] = await Promise.all([
+    validateRulesFor(svc, svc.db, project, { id, parentId: parent.id, anonState: "created" }, rules),
+    measureCloneRoom(await svc.secrets.open(project.sourceUriEncrypted), parentDatabases.map((d) => d.physicalName)),
+  ]);
+  assertRulesCoverProject(principal, project, rules);
+
+  return svc.db.transaction(async (tx) => {
+    const current = await findParent(tx);
+    if (current.currentState !== "ready") {
+      throw conflict(`parent branch ${current.id} is not ready (state: ${current.currentState})`);
     }
-    const id = newBranchId();
     const name = options.name ?? id;
     const [clash] = await tx
       .select({ id: branches.id })
       .from(branches)
       .where(and(eq(branches.projectId, projectId), eq(branches.name, name), isNull(branches.deletedAt)));
     if (clash) throw conflict(`branch_create.branch.name: a branch named "${name}" already exists (${clash.id})`, "BRANCH_NAME_TAKEN");
-
-    await validateRulesFor(svc, tx, project, { id, parentId: parent.id, anonState: "created" }, rules);
-    assertRulesCoverProject(principal, project, rules);
+    // Quotas, the server's budget and free space, before anything is written.
+    await assertCloneFits(svc, tx, project, room);
 
     const role = branchRoleName(id);
+    const endpointPort = await allocateEndpointPort(tx, svc.config);
     const [branch] = await tx
       .insert(branches)
       .values({
@@ -75,16 +90,18 @@ export async function createAnonymizedBranch(
         anonState: "created",
         statusMessage: "Waiting for a worker to clone the parent",
         endpointId: newEndpointId(),
+        endpointPort,
         roleName: role,
         rolePasswordEncrypted: await svc.secrets.seal(newPassword()),
         annotation: input.annotation_value ?? null,
         expiresAt,
+        logicalSizeBytes: room.parentBytes,
       })
       .returning();
     const databases = await tx
       .insert(branchDatabases)
       .values(
-        (await branchDatabaseRows(tx, parent.id)).map((d) => ({
+        parentDatabases.map((d) => ({
           branchId: id,
           name: d.name,
           physicalName: physicalDatabaseName(id, d.name),
@@ -102,12 +119,12 @@ export async function createAnonymizedBranch(
     if (input.start_anonymization) {
       const [run] = await tx
         .insert(anonymizationRuns)
-        .values({ branchId: id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name })
+        .values({ branchId: id, operationId: operation!.id, triggeredBy: principal.id, triggeredByUsername: principal.name, triggeredByRole: principal.role })
         .returning();
       runId = run!.id;
     }
     const job: CreateBranchJob = { branchId: id, operationId: operation!.id, runId };
-    await svc.boss.send(queues.createBranch, job, { ...jobOptions, db: bossDb(tx) });
+    await enqueueJob(svc, tx, queues.createBranch, job);
     await recordAudit(tx, principal, {
       action: "branch.create",
       projectId,
@@ -117,10 +134,10 @@ export async function createAnonymizedBranch(
 
     return {
       branch: presentBranch(branch!),
-      endpoints: [presentEndpoint(branch!, project.host)],
+      endpoints: [presentEndpoint(branch!, endpointHost(svc.config, project, branch!))],
       operations: [presentOperation(operation!)],
-      roles: [presentRole(id, role, branch!.createdAt, false)],
-      databases: databases.map(presentDatabase),
+      roles: [presentRole(id, project.ownerRoleName, branch!.createdAt, false)],
+      databases: databases.map((d) => presentDatabase(d, project.ownerRoleName)),
     };
   });
 }
@@ -161,8 +178,17 @@ function annotationOf(b: BranchRow) {
   };
 }
 
+/** One query (the project's liveness joined in), from the read cache when there is one. */
 export async function listBranches(svc: Services, principal: Principal, projectId: string, query: ListBranchesQuery) {
-  await loadProject(svc.db, principal, projectId);
+  if (!canTouchProject(principal, projectId)) await loadProject(svc.db, principal, projectId); // throws 403
+  const load = () => queryBranches(svc, projectId, query);
+  const result = svc.cache ? await svc.cache.get(`branches:${projectId}:${JSON.stringify(query)}`, load) : await load();
+  // No row at all: a project that does not exist, or a page past the end (a project always has its default branch).
+  if (result.branches.length === 0) await loadProject(svc.db, principal, projectId);
+  return result;
+}
+
+async function queryBranches(svc: Services, projectId: string, query: ListBranchesQuery) {
   const column = { name: branches.name, created_at: branches.createdAt, updated_at: branches.updatedAt }[query.sort_by];
   const filters: (SQL | undefined)[] = [eq(branches.projectId, projectId), isNull(branches.deletedAt)];
   if (query.search) {
@@ -177,11 +203,12 @@ export async function listBranches(svc: Services, principal: Principal, projectI
   }
   const order = query.sort_order === "asc" ? asc : desc;
   const base = svc.db
-    .select()
+    .select({ branch: branches })
     .from(branches)
+    .innerJoin(projects, and(eq(projects.id, branches.projectId), isNull(projects.deletedAt)))
     .where(and(...filters))
     .orderBy(order(column), order(branches.id));
-  const rows = query.limit ? await base.limit(query.limit) : await base;
+  const rows = (query.limit ? await base.limit(query.limit) : await base).map((r) => r.branch);
   const last = rows.at(-1);
   const annotations = Object.fromEntries(rows.filter((b) => b.annotation).map((b) => [b.id, annotationOf(b)]));
   return {
@@ -199,8 +226,7 @@ export async function listBranches(svc: Services, principal: Principal, projectI
 }
 
 export async function getBranch(svc: Services, principal: Principal, projectId: string, branchId: string) {
-  await loadProject(svc.db, principal, projectId);
-  const branch = await loadBranch(svc.db, projectId, branchId);
+  const { branch } = await loadBranchView(svc, principal, projectId, branchId);
   return { branch: presentBranch(branch), annotation: branch.annotation ? annotationOf(branch) : undefined };
 }
 
@@ -214,7 +240,7 @@ export async function deleteBranchInTx(svc: Services, tx: Tx, branch: BranchRow,
     .values({ id: newOperationId(), projectId: branch.projectId, branchId: branch.id, action: "delete_timeline" })
     .returning();
   const job: DeleteBranchJob = { branchId: branch.id, operationId: operation!.id };
-  await svc.boss.send(queues.deleteBranch, job, { ...jobOptions, db: bossDb(tx) });
+  await enqueueJob(svc, tx, queues.deleteBranch, job);
   return presentOperation(operation!);
 }
 

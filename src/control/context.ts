@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { SecretBox } from "../lib/secrets.ts";
 import type { Logger } from "../lib/log.ts";
+import type { ReadCache } from "./read-cache.ts";
 
 export type PrincipalRole = "admin" | "developer" | "ci";
 
@@ -30,6 +31,16 @@ export interface Services {
     | "ANONBRANCH_JWT_SECRET"
     | "ANONBRANCH_OIDC_ISSUER"
     | "ANONBRANCH_OIDC_JWKS_URL"
+    | "ANONBRANCH_ENDPOINT_HOST"
+    | "ANONBRANCH_ENDPOINT_PORTS"
+    | "ANONBRANCH_ENDPOINT_PORT"
+    | "ANONBRANCH_ENDPOINT_DOMAIN"
+    | "ANONBRANCH_MASKING_STRATEGY"
+    | "ANONBRANCH_MASKING_PARALLELISM"
+    | "ANONBRANCH_MAX_JOBS_PER_SERVER"
+    | "ANONBRANCH_MIN_FREE_PERCENT"
   >;
   log: Logger;
+  /** Node's API process: hot reads cached, kept correct by change notifications (read-cache.ts). */
+  cache?: ReadCache;
 }

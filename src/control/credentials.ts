@@ -1,10 +1,12 @@
-// Endpoints, databases, roles and credentials of a branch. Credentials of an
-// anonymized branch exist for nobody until it is anonymized; the parent's
-// (default branch) credentials are the data-plane admin's, for admins only.
+// Endpoints, databases, roles and credentials of a branch. An anonymized
+// branch's credentials are the logical role and password of its endpoint,
+// given at once; the parent's (default branch) are the data-plane admin's,
+// for admins only.
 import { and, eq } from "drizzle-orm";
 import { branchDatabases, operations } from "../db/schema.ts";
 import { databaseUri } from "../dataplane/connection.ts";
-import { DomainError, notFound } from "../lib/errors.ts";
+import { notFound } from "../lib/errors.ts";
+import { clientRoleName, endpointHost } from "./endpoints.ts";
 import { loadBranch, loadDefaultBranch, loadProject, requireAdmin } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
 import { branchDatabaseRows } from "./masking-rules.ts";
@@ -19,22 +21,19 @@ async function load(svc: Services, principal: Principal, projectId: string, bran
   return { project, branch };
 }
 
+/**
+ * The default branch's credentials are the data-plane admin's: admins only.
+ * An anonymized branch's are for everyone who may see the branch, at once
+ * (Neon's behaviour): they open only its endpoint, which admits nobody until
+ * the branch is anonymized.
+ */
 function assertRevealable(principal: Principal, { branch }: Loaded): void {
-  if (branch.anonState === null) {
-    requireAdmin(principal);
-    return;
-  }
-  if (branch.anonState !== "anonymized") {
-    throw new DomainError(
-      "not_ready",
-      "BRANCH_NOT_ANONYMIZED",
-      `credentials of branch ${branch.id} are available once it is anonymized (state: ${branch.anonState}); poll …/anonymized_status`,
-    );
-  }
+  if (branch.anonState === null) requireAdmin(principal);
 }
 
-function roleOf({ branch }: Loaded, name: string) {
-  if (branch.roleName !== name) throw notFound(`role ${name} on branch ${branch.id}`);
+function roleOf({ project, branch }: Loaded, name: string) {
+  const role = clientRoleName(project, branch);
+  if (role === null || role !== name) throw notFound(`role ${name} on branch ${branch.id}`);
   return presentRole(branch.id, name, branch.createdAt, branch.isDefault);
 }
 
@@ -47,12 +46,13 @@ async function passwordOf(svc: Services, { project, branch }: Loaded): Promise<s
 
 export async function listEndpoints(svc: Services, principal: Principal, projectId: string, branchId: string) {
   const l = await load(svc, principal, projectId, branchId);
-  return { endpoints: [presentEndpoint(l.branch, l.project.host)] };
+  return { endpoints: [presentEndpoint(l.branch, endpointHost(svc.config, l.project, l.branch))] };
 }
 
 export async function listDatabases(svc: Services, principal: Principal, projectId: string, branchId: string) {
   const l = await load(svc, principal, projectId, branchId);
-  return { databases: (await branchDatabaseRows(svc.db, l.branch.id)).map(presentDatabase) };
+  const owner = clientRoleName(l.project, l.branch);
+  return { databases: (await branchDatabaseRows(svc.db, l.branch.id)).map((d) => presentDatabase(d, owner)) };
 }
 
 export async function getDatabase(svc: Services, principal: Principal, projectId: string, branchId: string, name: string) {
@@ -62,12 +62,13 @@ export async function getDatabase(svc: Services, principal: Principal, projectId
     .from(branchDatabases)
     .where(and(eq(branchDatabases.branchId, l.branch.id), eq(branchDatabases.name, name)));
   if (!row) throw notFound(`database ${name} on branch ${branchId}`);
-  return { database: presentDatabase(row) };
+  return { database: presentDatabase(row, clientRoleName(l.project, l.branch)) };
 }
 
 export async function listRoles(svc: Services, principal: Principal, projectId: string, branchId: string) {
   const l = await load(svc, principal, projectId, branchId);
-  return { roles: l.branch.roleName ? [roleOf(l, l.branch.roleName)] : [] };
+  const role = clientRoleName(l.project, l.branch);
+  return { roles: role ? [roleOf(l, role)] : [] };
 }
 
 export async function getRole(svc: Services, principal: Principal, projectId: string, branchId: string, name: string) {
@@ -100,8 +101,15 @@ export async function connectionUri(svc: Services, principal: Principal, project
     .from(branchDatabases)
     .where(and(eq(branchDatabases.branchId, l.branch.id), eq(branchDatabases.name, query.database_name)));
   if (!db) throw notFound(`database ${query.database_name} on branch ${branchId}`);
-  const source = await svc.secrets.open(project.sourceUriEncrypted);
-  const url = new URL(databaseUri(source, db.physicalName));
+  let url: URL;
+  if (l.branch.anonState === null) {
+    url = new URL(databaseUri(await svc.secrets.open(project.sourceUriEncrypted), db.physicalName));
+  } else {
+    // The endpoint speaks the logical names; TLS is always offered there.
+    url = new URL(`postgresql://${endpointHost(svc.config, project, l.branch)}`);
+    url.pathname = `/${encodeURIComponent(db.name)}`;
+    url.searchParams.set("sslmode", "require");
+  }
   url.username = encodeURIComponent(query.role_name);
   url.password = encodeURIComponent(await passwordOf(svc, l));
   await recordAudit(svc.db, principal, {

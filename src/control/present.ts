@@ -36,6 +36,7 @@ export function presentProject(p: ProjectRow) {
     updated_at: p.updatedAt.toISOString(),
     consumption_period_start: p.createdAt.toISOString(),
     consumption_period_end: p.createdAt.toISOString(),
+    settings: { quota: { logical_size_bytes: p.settings.quota?.logical_size_bytes ?? null, max_branches: p.settings.quota?.max_branches ?? null } },
   };
 }
 
@@ -99,12 +100,13 @@ export function presentEndpoint(b: BranchRow, host: string) {
   };
 }
 
-export function presentDatabase(d: DatabaseRow) {
+/** `ownerName`: the role clients see (the logical owner on anonymized branches). */
+export function presentDatabase(d: DatabaseRow, ownerName: string | null = null) {
   return {
     id: d.id,
     branch_id: d.branchId,
     name: d.name,
-    owner_name: d.ownerName,
+    owner_name: ownerName ?? d.ownerName,
     created_at: d.createdAt.toISOString(),
     updated_at: d.updatedAt.toISOString(),
   };
@@ -155,6 +157,7 @@ export function presentAnonymizedStatus(b: BranchRow, run: RunRow | undefined) {
           triggered_by: run.triggeredBy,
           triggered_by_username: run.triggeredByUsername,
           masked_columns: run.maskedColumns ?? 0,
+          tables: run.tables?.map((t) => ({ ...t, path: t.path === "anon" ? ("anon" as const) : ("rewrite" as const) })),
         }
       : undefined,
   };

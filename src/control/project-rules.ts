@@ -65,3 +65,15 @@ export async function replaceProjectMaskingRules(svc: Services, principal: Princ
     return { masking_rules: updated!.maskingRules };
   });
 }
+
+/**
+ * Validates a rule set against the parent databases without storing it
+ * (for `anonbranch rules check`): the problems a PUT or PATCH would answer.
+ */
+export async function checkMaskingRules(svc: Services, principal: Principal, projectId: string, rules: MaskingRule[]) {
+  const project = await loadProject(svc.db, principal, projectId);
+  const main = await loadDefaultBranch(svc.db, projectId);
+  const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
+  const problems = await validateMaskingRules(rules, await loadCatalogs(sourceUri, await branchDatabaseRows(svc.db, main.id)));
+  return { valid: problems.length === 0, problems };
+}

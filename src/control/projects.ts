@@ -1,6 +1,6 @@
 // Projects: a registered data-plane server and its default branch (`main`).
 import { and, asc, eq, gt, isNull } from "drizzle-orm";
-import { branchDatabases, branches, projects } from "../db/schema.ts";
+import { branchDatabases, branches, projects, type ProjectSettings } from "../db/schema.ts";
 import { probeServer, DataPlaneUnreachable } from "../dataplane/probe.ts";
 import { invalid } from "../lib/errors.ts";
 import { newBranchId, newEndpointId, newProjectId } from "../lib/ids.ts";
@@ -78,7 +78,7 @@ export async function createProject(svc: Services, principal: Principal, input: 
     return {
       project: presentProject(project!),
       branch: presentBranch(branch!),
-      databases: databases.map(presentDatabase),
+      databases: databases.map((d) => presentDatabase(d)),
       roles: [presentRole(branch!.id, probe.user, branch!.createdAt, true)],
       endpoints: [presentEndpoint(branch!, project!.host)],
       operations: [],
@@ -124,5 +124,32 @@ export async function deleteProject(svc: Services, principal: Principal, project
     await recordAudit(tx, principal, { action: "project.delete", projectId, before: { name: project.name } });
     const [deleted] = await tx.update(projects).set({ deletedAt: now, updatedAt: now }).where(eq(projects.id, project.id)).returning();
     return { project: presentProject(deleted!), operations };
+  });
+}
+
+export interface UpdateProjectInput {
+  name?: string;
+  settings?: ProjectSettings;
+}
+
+/** Renames a project and sets its quotas (admin). A null quota removes that limit. */
+export async function updateProject(svc: Services, principal: Principal, projectId: string, input: UpdateProjectInput) {
+  requireAdmin(principal);
+  return svc.db.transaction(async (tx) => {
+    const project = await loadProject(tx, principal, projectId);
+    const quota = { ...project.settings.quota, ...input.settings?.quota };
+    const settings: ProjectSettings = { ...project.settings, ...(input.settings ? { quota } : {}) };
+    const [updated] = await tx
+      .update(projects)
+      .set({ name: input.name ?? project.name, settings, updatedAt: new Date() })
+      .where(eq(projects.id, project.id))
+      .returning();
+    await recordAudit(tx, principal, {
+      action: "project.update",
+      projectId,
+      before: { name: project.name, settings: project.settings },
+      after: { name: updated!.name, settings },
+    });
+    return { project: presentProject(updated!), operations: [] };
   });
 }

@@ -1,5 +1,6 @@
 // OIDC trust policies: which GitHub Actions workflows (issuer, audience,
-// repository, optionally ref) may act on a project, and as which role.
+// repository; optionally ref, the immutable repository and owner ids,
+// environment, job_workflow_ref) may act on a project, and as which role.
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { oidcTrustPolicies, projects } from "../db/schema.ts";
@@ -11,6 +12,7 @@ import type { Principal, Services } from "./context.ts";
 type PolicyRow = typeof oidcTrustPolicies.$inferSelect;
 
 export function presentTrustPolicy(p: PolicyRow) {
+  const nameOnly = p.repositoryId === null && p.repositoryOwnerId === null;
   return {
     id: p.id,
     project_id: p.projectId,
@@ -18,7 +20,17 @@ export function presentTrustPolicy(p: PolicyRow) {
     audience: p.audience,
     repository: p.repository,
     ref: p.ref,
+    repository_id: p.repositoryId,
+    repository_owner_id: p.repositoryOwnerId,
+    environment: p.environment,
+    job_workflow_ref: p.jobWorkflowRef,
     role: p.role,
+    trusts_name_only: nameOnly,
+    ...(nameOnly
+      ? {
+          warning: `this policy trusts the repository name ${p.repository} alone: if that owner or repository is deleted or renamed, whoever registers the name again gets its tokens; pin repository_id (and repository_owner_id)`,
+        }
+      : {}),
     created_at: p.createdAt.toISOString(),
   };
 }
@@ -28,6 +40,10 @@ export interface CreateTrustPolicyInput {
   audience: string;
   repository: string;
   ref?: string;
+  repository_id?: string;
+  repository_owner_id?: string;
+  environment?: string;
+  job_workflow_ref?: string;
   role?: "developer" | "ci";
 }
 
@@ -44,7 +60,18 @@ export async function createTrustPolicy(svc: Services, principal: Principal, pro
     await loadProject(tx, principal, projectId);
     const [row] = await tx
       .insert(oidcTrustPolicies)
-      .values({ projectId, issuer, audience: input.audience, repository: input.repository, ref: input.ref ?? null, role: input.role ?? "ci" })
+      .values({
+        projectId,
+        issuer,
+        audience: input.audience,
+        repository: input.repository,
+        ref: input.ref ?? null,
+        repositoryId: input.repository_id ?? null,
+        repositoryOwnerId: input.repository_owner_id ?? null,
+        environment: input.environment ?? null,
+        jobWorkflowRef: input.job_workflow_ref ?? null,
+        role: input.role ?? "ci",
+      })
       .returning();
     const shown = presentTrustPolicy(row!);
     await recordAudit(tx, principal, { action: "trust_policy.create", projectId, after: shown });
@@ -83,7 +110,14 @@ export interface OidcIdentity {
   audiences: string[];
   repository: string;
   ref: string | undefined;
+  repositoryId: string | undefined;
+  repositoryOwnerId: string | undefined;
+  environment: string | undefined;
+  jobWorkflowRef: string | undefined;
 }
+
+/** A policy's optional pin holds when unset, or equal to the token's claim. */
+const pinned = (policy: string | null, claim: string | undefined): boolean => policy === null || policy === claim;
 
 /**
  * Policies of live projects that trust this issuer and one of the token's
@@ -98,6 +132,14 @@ export async function matchTrustPolicies(db: Db, id: OidcIdentity): Promise<{ tr
     .innerJoin(projects, and(eq(projects.id, oidcTrustPolicies.projectId), isNull(projects.deletedAt)))
     .where(and(eq(oidcTrustPolicies.issuer, id.issuer), inArray(oidcTrustPolicies.audience, id.audiences)));
   const trusted = rows.map((r) => r.policy);
-  const matching = trusted.filter((p) => p.repository === id.repository && (p.ref === null || p.ref === id.ref));
+  const matching = trusted.filter(
+    (p) =>
+      p.repository === id.repository &&
+      pinned(p.ref, id.ref) &&
+      pinned(p.repositoryId, id.repositoryId) &&
+      pinned(p.repositoryOwnerId, id.repositoryOwnerId) &&
+      pinned(p.environment, id.environment) &&
+      pinned(p.jobWorkflowRef, id.jobWorkflowRef),
+  );
   return { trusted, matching };
 }

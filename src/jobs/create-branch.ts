@@ -6,7 +6,9 @@ import type { Services } from "../control/context.ts";
 import { storedRules } from "../control/masking-rules.ts";
 import { cloneDatabase, ParentBusyError } from "../dataplane/clone.ts";
 import { describeError, isTransient, withDataPlane } from "../dataplane/connection.ts";
-import { applyLabels, copyDatabaseSettings, ensureBranchRole, prepareAnon } from "../dataplane/prepare.ts";
+import { disableEventTriggers, handOverObjects } from "../dataplane/anonymize.ts";
+import { applyLabels, copyDatabaseSettings, grantMaskerConnect, prepareAnon } from "../dataplane/prepare.ts";
+import { ensureBranchRoles, normalizeBranchRoles } from "../dataplane/roles.ts";
 import { anonymizeBranch } from "./anonymize-branch.ts";
 import { crashPoint } from "./crash-points.ts";
 import { runBranchJob } from "./operations.ts";
@@ -52,9 +54,13 @@ export async function initialize(svc: Services, ctx: JobContext): Promise<string
   const { branch, databases, sourceUri } = ctx;
   const rules = await storedRules(svc.db, branch.id);
   let current = "";
+  const roles = ctx.roles!;
   try {
     await withDataPlane(sourceUri, null, async (admin) => {
-      await ensureBranchRole(admin, branch.roleName!, ctx.password!);
+      await ensureBranchRoles(admin, roles);
+      // A reset re-clones: undo whatever sessions of the roles changed about them first,
+      // so that the masker's CONNECT on the fresh, unmasked copy reaches nobody else.
+      await normalizeBranchRoles(admin, roles);
       crashPoint("after-role");
       for (const [i, d] of databases.entries()) {
         current = `cloning database ${d.name}`;
@@ -65,11 +71,15 @@ export async function initialize(svc: Services, ctx: JobContext): Promise<string
         );
         crashPoint("after-clone");
         current = `preparing database ${d.name}`;
+        await grantMaskerConnect(admin, d.physicalName, roles.masker);
         await copyDatabaseSettings(admin, d.parentPhysicalName, d.physicalName);
         await setStatus(svc, branch.id, `Installing anon and applying masking rules in ${d.name} (${i + 1}/${databases.length})`);
         await withDataPlane(sourceUri, d.physicalName, async (sql) => {
+          // First: the parent's event triggers would run on the admin's DDL below.
+          await disableEventTriggers(sql);
           await prepareAnon(admin, d.physicalName, sql);
           crashPoint("after-prepare");
+          await handOverObjects(sql, roles.owner);
           await applyLabels(sql, d.name, rules.filter((r) => r.database_name === d.name));
         });
       }

@@ -3,7 +3,7 @@
 import type { Services } from "../control/context.ts";
 import { dropDatabase } from "../dataplane/clone.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
-import { dropBranchRole } from "../dataplane/prepare.ts";
+import { dropBranchRoles } from "../dataplane/roles.ts";
 import { noteRetry, setOperation } from "./branch-state.ts";
 import { loadJobContext } from "./job-context.ts";
 import type { DeleteBranchJob } from "./queues.ts";
@@ -22,7 +22,7 @@ async function deleteBranch(svc: Services, job: DeleteBranchJob): Promise<void> 
   try {
     await withDataPlane(ctx.sourceUri, null, async (admin) => {
       for (const d of ctx.databases) await dropDatabase(admin, d.physicalName);
-      if (ctx.branch.roleName) await dropBranchRole(admin, ctx.branch.roleName);
+      if (ctx.roles) await dropBranchRoles(admin, ctx.roles);
     });
     await setOperation(svc.db, job.operationId, "finished");
   } catch (error) {

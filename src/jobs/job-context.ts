@@ -3,6 +3,8 @@ import { and, eq } from "drizzle-orm";
 import { branches, projects } from "../db/schema.ts";
 import type { Services } from "../control/context.ts";
 import { branchDatabaseRows } from "../control/masking-rules.ts";
+import { maskerRoleName } from "../dataplane/names.ts";
+import { branchRoles } from "../dataplane/roles.ts";
 
 export async function loadJobContext(svc: Services, branchId: string) {
   const [branch] = await svc.db.select().from(branches).where(eq(branches.id, branchId));
@@ -17,7 +19,8 @@ export async function loadJobContext(svc: Services, branchId: string) {
     project,
     sourceUri: await svc.secrets.open(project.sourceUriEncrypted),
     databases: databases.map((d) => ({ ...d, parentPhysicalName: parentPhysical.get(d.name) ?? null })),
-    password: branch.rolePasswordEncrypted ? await svc.secrets.open(branch.rolePasswordEncrypted) : null,
+    /** The branch's roles on the data plane (null for the default branch, which has none). */
+    roles: branch.roleName ? branchRoles(branch.id, branch.roleName, maskerRoleName(branch.id)) : null,
   };
 }
 

@@ -1,15 +1,20 @@
 // The maintenance job, every few seconds through pg-boss (a `short` queue keeps
 // exactly one queued, however many workers run): delete expired branches and
 // resume jobs whose worker died.
-import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { enqueueJob } from "./enqueue.ts";
+import { and, eq, gt, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { Principal, Services } from "../control/context.ts";
 import { deleteBranchInTx } from "../control/branches.ts";
 import { recordAudit } from "../control/audit.ts";
-import { anonymizationRuns, branches, operations } from "../db/schema.ts";
-import { bossDb } from "./boss-db.ts";
+import { branches, operations, projects } from "../db/schema.ts";
+import { describeError, withDataPlane } from "../dataplane/connection.ts";
+import { closeStrayWindows } from "../dataplane/login.ts";
+import { branchRolePrefix } from "../dataplane/names.ts";
 import { isBranchIdle } from "./branch-lock.ts";
-import { jobOptions, queues } from "./queues.ts";
+import { queues } from "./queues.ts";
 import { setAnonState } from "./branch-state.ts";
+import { jobFor } from "./job-for.ts";
+import { resumeNow } from "./outage.ts";
 
 export const MAINTENANCE_INTERVAL_SECONDS = 5;
 /** Attempts after which an interrupted operation is failed instead of resumed. */
@@ -25,6 +30,7 @@ export async function runMaintenance(svc: Services): Promise<void> {
   try {
     await expireBranches(svc);
     await resumeInterruptedJobs(svc);
+    await closeStrayLoginWindows(svc);
   } finally {
     await scheduleMaintenance(svc, MAINTENANCE_INTERVAL_SECONDS);
   }
@@ -54,25 +60,6 @@ export async function expireBranches(svc: Services): Promise<number> {
   return expired;
 }
 
-type Operation = typeof operations.$inferSelect;
-
-async function jobFor(svc: Services, op: Operation): Promise<{ queue: string; data: object } | null> {
-  const [run] = await svc.db.select({ id: anonymizationRuns.id }).from(anonymizationRuns).where(eq(anonymizationRuns.operationId, op.id));
-  const base = { branchId: op.branchId!, operationId: op.id };
-  switch (op.action) {
-    case "create_branch":
-      return { queue: queues.createBranch, data: { ...base, runId: run?.id ?? null } };
-    case "anonymize_branch":
-      return run ? { queue: queues.anonymizeBranch, data: { ...base, runId: run.id } } : null;
-    case "reset_to_parent":
-      return run ? { queue: queues.resetBranch, data: { ...base, runId: run.id } } : null;
-    case "delete_timeline":
-      return { queue: queues.deleteBranch, data: base };
-    default:
-      return null;
-  }
-}
-
 /**
  * An operation marked running whose branch lock is free lost its worker
  * (killed, crashed): send its job again. Jobs are idempotent and check their
@@ -82,7 +69,7 @@ export async function resumeInterruptedJobs(svc: Services): Promise<number> {
   const running = await svc.db.select().from(operations).where(eq(operations.status, "running"));
   let resumed = 0;
   for (const op of running) {
-    if (!op.branchId || !(await isBranchIdle(svc, op.branchId))) continue;
+    if (!op.branchId || !(await isBranchIdle(svc, op.branchId)) || !resumeNow(op.id)) continue;
     const job = await jobFor(svc, op);
     if (op.failuresCount + 1 >= MAX_RESUMES || !job) {
       const cause = op.error ? ` (last error: ${op.error})` : "";
@@ -104,10 +91,43 @@ export async function resumeInterruptedJobs(svc: Services): Promise<number> {
         .where(and(eq(operations.id, op.id), eq(operations.status, "running")))
         .returning();
       if (!claimed) return;
-      await svc.boss.send(job.queue, job.data, { ...jobOptions, db: bossDb(tx) });
+      await enqueueJob(svc, tx, job.queue, job.data);
       resumed += 1;
     });
   }
   if (resumed > 0) svc.log.warn("resumed interrupted jobs", { count: resumed });
   return resumed;
+}
+
+/**
+ * Branch roles are NOLOGIN outside login windows (src/dataplane/login.ts). A
+ * process that died with a window open leaves its role able to log in (until
+ * VALID UNTIL, a minute later, for password logins): close such windows on
+ * every server, and any role of an older version of anonbranch that could
+ * still log in directly.
+ */
+export async function closeStrayLoginWindows(svc: Services): Promise<number> {
+  const recent = new Date(Date.now() - 24 * 3600_000);
+  const rows = await svc.db
+    .select({ projectId: branches.projectId, branchId: branches.id, sourceUri: projects.sourceUriEncrypted })
+    .from(branches)
+    .innerJoin(projects, eq(projects.id, branches.projectId))
+    .where(and(isNotNull(branches.roleName), or(isNull(branches.deletedAt), gt(branches.deletedAt, recent)), isNull(projects.deletedAt)));
+  const byProject = new Map<string, { sourceUri: string; prefixes: string[] }>();
+  for (const r of rows) {
+    const entry = byProject.get(r.projectId) ?? { sourceUri: r.sourceUri, prefixes: [] };
+    entry.prefixes.push(branchRolePrefix(r.branchId));
+    byProject.set(r.projectId, entry);
+  }
+  let closed = 0;
+  for (const [projectId, { sourceUri, prefixes }] of byProject) {
+    try {
+      const names = await withDataPlane(await svc.secrets.open(sourceUri), null, (admin) => closeStrayWindows(admin, prefixes));
+      if (names.length > 0) svc.log.warn("closed login windows left open", { project_id: projectId, roles: names });
+      closed += names.length;
+    } catch (error) {
+      svc.log.warn("cannot check branch roles' logins", { project_id: projectId, error: describeError(error) });
+    }
+  }
+  return closed;
 }

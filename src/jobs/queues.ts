@@ -1,6 +1,6 @@
 // pg-boss queue names and payloads. Payloads carry ids only: the worker reads
 // everything else (and every secret) from the metadata database.
-import type PgBoss from "pg-boss";
+import PgBoss from "pg-boss";
 import { z } from "zod";
 
 export const queues = {
@@ -43,5 +43,20 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
     if (await boss.getQueue(name)) continue;
     // `short`: at most one queued job per singleton key — one maintenance tick, however many workers.
     await boss.createQueue(name, { name, policy: name === queues.maintenance ? "short" : "standard" });
+  }
+}
+
+/**
+ * pg-boss's schema and our queues, without working any job: `migrate` runs it so
+ * an API that only enqueues (the Workers entry) finds them before a worker has
+ * ever started. pg-boss drops a job sent to a queue that does not exist.
+ */
+export async function installJobQueues(url: string): Promise<void> {
+  const boss = new PgBoss({ connectionString: url, schema: "pgboss", max: 1, supervise: false, schedule: false });
+  await boss.start();
+  try {
+    await ensureQueues(boss);
+  } finally {
+    await boss.stop({ graceful: false, wait: true, timeout: 5000 });
   }
 }

@@ -1,13 +1,13 @@
 // reset_to_parent job: re-clone the branch from its parent and mask it again,
 // keeping id, name, role and password. Labels set over SQL since the last run
-// are folded into the stored rules first (validated), so no rule is lost.
+// are folded into the stored rules first, checked like a developer's rules
+// (src/control/label-import.ts) before the masked copy is dropped.
 import { eq } from "drizzle-orm";
 import type { Services } from "../control/context.ts";
-import { storeRules } from "../control/masking-rules.ts";
 import { branches } from "../db/schema.ts";
 import { databaseExists, dropDatabase } from "../dataplane/clone.ts";
 import { describeError, withDataPlane } from "../dataplane/connection.ts";
-import { anonymizeBranch, syncRules } from "./anonymize-branch.ts";
+import { anonymizeBranch, checkedRules } from "./anonymize-branch.ts";
 
 import { failWork, setAnonState, setOperation, setStatus } from "./branch-state.ts";
 import { initialize } from "./create-branch.ts";
@@ -32,9 +32,10 @@ async function resetBranch(svc: Services, job: ResetBranchJob): Promise<void> {
       return found;
     });
     if (existing.length > 0) {
-      // A resumed reset may find the databases already gone: then the rules are already stored.
-      const rules = await syncRules(svc, { ...ctx, databases: existing });
-      await svc.db.transaction((tx) => storeRules(tx, job.branchId, rules));
+      // Labels are checked (and stored) before anything is dropped: a refused one leaves the
+      // masked copy as it is. A resumed reset may find the databases already gone: then the
+      // rules are already stored.
+      await checkedRules(svc, { ...ctx, databases: existing }, job.runId);
       await setStatus(svc, job.branchId, "Resetting to parent: dropping the branch's databases");
       await withDataPlane(sourceUri, null, async (admin) => {
         for (const d of existing) await dropDatabase(admin, d.physicalName);
