@@ -1,16 +1,29 @@
 // createApp(deps): the Hono app that Node, Workers and the tests all use.
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { matchedRoutes } from "hono/route";
 import { authenticate, type AuthConfig } from "./api/auth.ts";
+import { renderDocsPage, type OpenApiDocument } from "./api/docs-page.ts";
 import type { AppEnv } from "./api/env.ts";
-import { errorBody, handleError } from "./api/errors.ts";
+import { UNAVAILABLE_RETRY_AFTER_SECONDS, errorBody, handleError } from "./api/errors.ts";
 import { apiRoutes } from "./api/routes/index.ts";
 import type { Services } from "./control/context.ts";
+import { consoleApp } from "./console/index.tsx";
+import type { RateLimiter } from "./control/rate-limits.ts";
+import { readinessChecker } from "./control/readiness.ts";
 
 export interface AppDeps {
   services: Services;
   auth: AuthConfig;
+  /** Rate limits per principal (429 + Retry-After); none when absent. */
+  rateLimiter?: RateLimiter;
+}
+
+/** The route a request matched, as registered ("GET /api/v2/projects/:project_id"): the burst limit's unit. */
+function routeOf(c: Context): string {
+  const handler = [...matchedRoutes(c)].reverse().find((r) => r.method !== "ALL");
+  return handler ? `${handler.method} ${handler.path}` : `${c.req.method} ${c.req.path}`;
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
@@ -27,6 +40,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c.header("X-Request-ID", requestId);
     const started = performance.now();
     await next();
+    // What this request wrote is read back right away by its client: do not let a cached read answer it.
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") deps.services.cache?.invalidate();
     log.info("request", {
       request_id: requestId,
       method: c.req.method,
@@ -38,29 +53,49 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.onError(handleError(log));
   app.notFound((c) => c.json(errorBody(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
 
+  // Liveness: the process answers. Readiness: what it depends on answers; 503
+  // only when the metadata database is down (nothing can be served then); a
+  // data-plane server that is down makes it "degraded" and is named.
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  const readiness = readinessChecker(deps.services);
   app.get("/readyz", async (c) => {
-    try {
-      await deps.services.db.execute(sql`SELECT 1`);
-      return c.json({ status: "ready" });
-    } catch {
-      return c.json({ status: "metadata database unreachable" }, 503);
-    }
+    const ready = await readiness();
+    if (ready.status === "unavailable") c.header("Retry-After", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    return c.json(ready, ready.status === "unavailable" ? 503 : 200);
   });
 
   const api = apiRoutes();
-  api.doc31("/openapi.json", {
+  const documentConfig = {
     openapi: "3.1.0",
     info: { title: "anonbranch API (Neon API v2 compatible subset)", version: "0.1.0" },
     servers: [{ url: "/api/v2" }],
     security: [{ bearer: [] }],
-  });
+  };
+  api.doc31("/openapi.json", documentConfig);
   api.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  // The reference page is rendered once, on first request, from the same document.
+  let docsPage: string | undefined;
+  api.get("/docs", (c) => {
+    docsPage ??= renderDocsPage(api.getOpenAPI31Document(documentConfig) as OpenApiDocument, "/api/v2/openapi.json");
+    c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    return c.html(docsPage);
+  });
   const auth = authenticate(deps.auth, deps.services);
+  const publicPaths = new Set(["/api/v2/openapi.json", "/api/v2/docs"]);
   app.use("/api/v2/*", async (c, next) => {
-    if (c.req.path === "/api/v2/openapi.json") return next();
+    if (publicPaths.has(c.req.path)) return next();
     return auth(c, next);
   });
+  const limiter = deps.rateLimiter;
+  if (limiter) {
+    // After authentication (the principal is the unit); in memory, no round trip.
+    app.use("/api/v2/*", async (c, next) => {
+      const principal = c.get("principal");
+      if (principal) limiter.admit(principal, routeOf(c));
+      await next();
+    });
+  }
   app.route("/api/v2", api);
+  app.route("/console", consoleApp(deps));
   return app;
 }

@@ -25,13 +25,23 @@ const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
 const adminPrincipal: Principal = { id: "admin", name: "admin", role: "admin", projects: "*" };
 
-export function authenticate(config: AuthConfig, svc: Services): MiddlewareHandler<AppEnv> {
+/**
+ * Token → principal, exactly as a bearer token is judged. The console uses it
+ * for the token kept in its session cookie, so the API's roles apply unchanged.
+ */
+export function tokenAuthenticator(config: AuthConfig, svc: Services): (token: string) => Promise<Principal> {
   const expected = digest(config.adminToken);
+  // A token of another length is not the admin token (that says its length, no more).
+  return async (token) =>
+    token.length === config.adminToken.length && timingSafeEqual(digest(token), expected) ? adminPrincipal : principalOf(svc, token);
+}
+
+export function authenticate(config: AuthConfig, svc: Services): MiddlewareHandler<AppEnv> {
+  const principalFor = tokenAuthenticator(config, svc);
   return async (c, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
     if (!match) throw unauthorized("missing bearer token: send Authorization: Bearer <key>");
-    const token = match[1]!;
-    const principal = timingSafeEqual(digest(token), expected) ? adminPrincipal : await principalOf(svc, token);
+    const principal = await principalFor(match[1]!);
     c.set("principal", { ...principal, requestId: c.get("requestId") });
     await next();
   };
@@ -39,6 +49,8 @@ export function authenticate(config: AuthConfig, svc: Services): MiddlewareHandl
 
 /** Sorts a bearer JWT to the verifier it claims to need; each verifier trusts nothing from this peek. */
 async function principalOf(svc: Services, token: string): Promise<Principal> {
+  // A key verified before needs no second look at its header (the hot path of every API key).
+  if (verifiedKeys.has(verifiedKey(svc, token))) return apiKeyPrincipal(svc, token);
   let alg: string | undefined;
   let iss: string | undefined;
   try {
@@ -59,8 +71,23 @@ async function principalOf(svc: Services, token: string): Promise<Principal> {
 
 const ApiKeyClaims = z.object({ sub: z.uuid(), jti: z.uuid() });
 
-async function apiKeyPrincipal(svc: Services, token: string): Promise<Principal> {
-  if (!svc.config.ANONBRANCH_JWT_SECRET) throw unauthorized("API keys are not configured on this server (ANONBRANCH_JWT_SECRET)");
+/**
+ * Tokens whose signature and claims verified, by secret and token: a signature cannot
+ * stop verifying, so only the expiry is checked again (and the key's row, on
+ * every request). Bounded; per process.
+ */
+const verifiedKeys = new Map<string, { keyId: string; exp: number | undefined }>();
+const VERIFIED_KEYS_MAX = 10_000;
+// The same token under another signing secret is another question.
+const verifiedKey = (svc: Services, token: string): string => `${svc.config.ANONBRANCH_JWT_SECRET}\u0000${token}`;
+
+async function verifyApiKey(svc: Services, token: string): Promise<string> {
+  const cacheKey = verifiedKey(svc, token);
+  const known = verifiedKeys.get(cacheKey);
+  if (known) {
+    if (known.exp !== undefined && known.exp * 1000 <= Date.now()) throw unauthorized("the API key has expired");
+    return known.keyId;
+  }
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, apiKeySecret(svc.config), { issuer: API_KEY_ISSUER, algorithms: ["HS256"] }));
@@ -70,7 +97,15 @@ async function apiKeyPrincipal(svc: Services, token: string): Promise<Principal>
   }
   const claims = ApiKeyClaims.safeParse(payload);
   if (!claims.success || claims.data.sub !== claims.data.jti) throw unauthorized("the API key is not valid: malformed claims");
-  const row = await findApiKey(svc.db, claims.data.sub);
+  if (verifiedKeys.size >= VERIFIED_KEYS_MAX) verifiedKeys.clear();
+  verifiedKeys.set(cacheKey, { keyId: claims.data.sub, exp: payload.exp });
+  return claims.data.sub;
+}
+
+async function apiKeyPrincipal(svc: Services, token: string): Promise<Principal> {
+  if (!svc.config.ANONBRANCH_JWT_SECRET) throw unauthorized("API keys are not configured on this server (ANONBRANCH_JWT_SECRET)");
+  const keyId = await verifyApiKey(svc, token);
+  const row = svc.cache ? await svc.cache.get(`api_key:${keyId}`, () => findApiKey(svc.db, keyId)) : await findApiKey(svc.db, keyId);
   if (!row) throw unauthorized("the API key is not known to this server");
   if (row.revokedAt) throw unauthorized(`the API key "${row.name}" was revoked at ${row.revokedAt.toISOString()}`);
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw unauthorized("the API key has expired");
@@ -95,11 +130,18 @@ function jwksFor(url: string): ReturnType<typeof createRemoteJWKSet> {
   return set;
 }
 
+// GitHub sends ids as strings; accept numbers too, compared as text.
+const idClaim = z.union([z.string(), z.number()]).transform(String).optional();
+
 const OidcClaims = z.object({
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),
   repository: z.string().min(1),
   ref: z.string().optional(),
+  repository_id: idClaim,
+  repository_owner_id: idClaim,
+  environment: z.string().optional(),
+  job_workflow_ref: z.string().optional(),
 });
 
 async function oidcPrincipal(svc: Services, token: string): Promise<Principal> {
@@ -121,12 +163,22 @@ async function oidcPrincipal(svc: Services, token: string): Promise<Principal> {
   if (!claims.success) throw unauthorized("the OIDC token has no repository claim: only GitHub Actions tokens are accepted");
   const { iss, aud, repository, ref } = claims.data;
   const audiences = typeof aud === "string" ? [aud] : aud;
-  const { trusted, matching } = await matchTrustPolicies(svc.db, { issuer: iss, audiences, repository, ref });
+  const { trusted, matching } = await matchTrustPolicies(svc.db, {
+    issuer: iss,
+    audiences,
+    repository,
+    ref,
+    repositoryId: claims.data.repository_id,
+    repositoryOwnerId: claims.data.repository_owner_id,
+    environment: claims.data.environment,
+    jobWorkflowRef: claims.data.job_workflow_ref,
+  });
   if (trusted.length === 0) {
     throw unauthorized(`the OIDC token's audience (${audiences.join(", ")}) is not accepted by any trust policy`);
   }
   if (matching.length === 0) {
-    throw forbidden(`no trust policy admits repository ${repository}${ref ? ` at ${ref}` : ""}`);
+    const ids = claims.data.repository_id ? ` (repository_id ${claims.data.repository_id})` : "";
+    throw forbidden(`no trust policy admits repository ${repository}${ids}${ref ? ` at ${ref}` : ""}`);
   }
   // One principal, one role: when policies of several projects match with
   // different roles, the token gets the narrower one (ci) everywhere.

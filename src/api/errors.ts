@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { DomainError, type DomainErrorKind } from "../lib/errors.ts";
+import { DomainError, RateLimited, isConnectionFailure, type DomainErrorKind } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AppEnv } from "./env.ts";
 
@@ -17,7 +17,14 @@ const statusOf: Record<DomainErrorKind, ContentfulStatusCode> = {
   locked: 423,
   not_ready: 409,
   unavailable: 503,
+  rate_limited: 429,
 };
+
+/** The HTTP status of a domain error: the one mapping, shared with the console. */
+export const httpStatusOf = (error: DomainError): ContentfulStatusCode => statusOf[error.kind];
+
+/** What a client is told to wait after a 503: a PostgreSQL restart takes seconds. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 export function errorBody(c: Context<AppEnv>, code: string, message: string) {
   return { code, message, request_id: c.get("requestId") };
@@ -43,7 +50,19 @@ export function validationError(c: Context<AppEnv>, error: ZodError) {
 export function handleError(log: Logger) {
   return (error: Error, c: Context<AppEnv>) => {
     if (error instanceof DomainError) {
+      if (error instanceof RateLimited) c.header("Retry-After", String(error.retryAfterSeconds));
+      if (error.kind === "unavailable") c.header("Retry-After", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       return c.json(errorBody(c, error.code, error.message), statusOf[error.kind]);
+    }
+    // A server we depend on is down or restarting: the caller should retry, not
+    // report a bug. Which server it was is for the logs and /readyz.
+    if (isConnectionFailure(error)) {
+      log.warn("request failed: a database server is unreachable", { request_id: c.get("requestId"), error });
+      c.header("Retry-After", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      return c.json(
+        errorBody(c, "UNAVAILABLE", `a database server this request needs is unreachable or restarting; retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s (GET /readyz says which)`),
+        503,
+      );
     }
     if (error instanceof HTTPException) {
       const message = error.status === 400 ? `body: ${error.message}` : error.message;

@@ -1,31 +1,53 @@
 // Zod schemas shared by routes: Neon API v2 shapes (the subset we serve).
 import { z } from "@hono/zod-openapi";
 import { branchIdPattern, projectIdPattern } from "../lib/ids.ts";
+import { errorExamples, ids, maskingRulesExample } from "./examples.ts";
 
 export const ErrorSchema = z
   .object({ code: z.string(), message: z.string(), request_id: z.string().optional() })
-  .openapi("GeneralError");
+  .openapi("GeneralError", { example: { ...errorExamples[404], request_id: ids.requestId } });
 
+const errorResponse = (status: keyof typeof errorExamples, description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema, example: { ...errorExamples[status], request_id: ids.requestId } } },
+});
+
+/** Every route's error answers: the one envelope (GeneralError), with an example each. */
 export const errorResponses = {
-  400: { description: "Malformed request", content: { "application/json": { schema: ErrorSchema } } },
-  401: { description: "Missing or invalid token", content: { "application/json": { schema: ErrorSchema } } },
-  403: { description: "Not allowed for this key", content: { "application/json": { schema: ErrorSchema } } },
-  404: { description: "Not found", content: { "application/json": { schema: ErrorSchema } } },
-  409: { description: "Conflicts with the current state", content: { "application/json": { schema: ErrorSchema } } },
-  422: { description: "Refused input", content: { "application/json": { schema: ErrorSchema } } },
-  423: { description: "Another operation holds the branch", content: { "application/json": { schema: ErrorSchema } } },
+  400: errorResponse(400, "Malformed request"),
+  401: errorResponse(401, "Missing or invalid token"),
+  403: errorResponse(403, "Not allowed for this key"),
+  404: errorResponse(404, "Not found"),
+  409: errorResponse(409, "Conflicts with the current state"),
+  422: errorResponse(422, "Refused input"),
+  423: errorResponse(423, "Another operation holds the branch"),
+  429: errorResponse(429, "Rate limited; see Retry-After"),
+  503: errorResponse(503, "A database server is unreachable; see Retry-After"),
 } as const;
 
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+/** A JSON response; `example` is shown in the OpenAPI document and checked against `schema` by test/openapi.test.ts. */
+export const json = <T extends z.ZodType>(schema: T, description: string, example?: z.input<T>) => ({
   description,
-  content: { "application/json": { schema } },
+  content: { "application/json": example === undefined ? { schema } : { schema, example } },
+});
+
+/** A required JSON request body with its example. */
+export const jsonBody = <T extends z.ZodType>(schema: T, example: z.input<T>) => ({
+  content: { "application/json": { schema, example } },
+  required: true,
 });
 
 export const ProjectParams = z.object({
-  project_id: z.string().regex(projectIdPattern, "not a project id").openapi({ param: { name: "project_id", in: "path" } }),
+  project_id: z
+    .string()
+    .regex(projectIdPattern, "not a project id")
+    .openapi({ param: { name: "project_id", in: "path" }, example: ids.project }),
 });
 export const BranchParams = ProjectParams.extend({
-  branch_id: z.string().regex(branchIdPattern, "not a branch id").openapi({ param: { name: "branch_id", in: "path" } }),
+  branch_id: z
+    .string()
+    .regex(branchIdPattern, "not a branch id")
+    .openapi({ param: { name: "branch_id", in: "path" }, example: ids.branch }),
 });
 
 const identifier = (what: string) =>
@@ -54,11 +76,21 @@ export const MaskingRuleSchema = z
     },
   });
 
-export const MaskingRulesSchema = z.object({ masking_rules: z.array(MaskingRuleSchema).max(2000) });
+export const MaskingRulesSchema = z
+  .object({ masking_rules: z.array(MaskingRuleSchema).max(2000) })
+  .openapi({ example: { masking_rules: maskingRulesExample } });
 
 const str = z.string();
 const optStr = z.string().optional();
 const num = z.number();
+
+const quotaBytes = z.number().int().min(0).nullable();
+export const QuotaSchema = z
+  .object({
+    logical_size_bytes: quotaBytes.optional().openapi({ description: "total size of the project's branch copies (parents not counted); null: no limit" }),
+    max_branches: z.number().int().min(0).nullable().optional().openapi({ description: "anonbranch: branches besides the default one; null: no limit" }),
+  })
+  .openapi("ProjectQuota");
 
 export const ProjectSchema = z
   .object({
@@ -68,6 +100,7 @@ export const ProjectSchema = z
     data_storage_bytes_hour: num, data_transfer_bytes: num, written_data_bytes: num, compute_time_seconds: num,
     active_time_seconds: num, owner_id: str, created_at: str, updated_at: str,
     consumption_period_start: str, consumption_period_end: str,
+    settings: z.object({ quota: QuotaSchema }),
   })
   .openapi("Project");
 
@@ -133,6 +166,20 @@ export const AnonymizedStatusSchema = z
         triggered_by: z.string(),
         triggered_by_username: z.string(),
         masked_columns: z.number(),
+        /** Beyond Neon: how each table was masked (one-pass rewrite, or anon.anonymize_table and why). */
+        tables: z
+          .array(
+            z.object({
+              database: z.string(),
+              schema: z.string(),
+              table: z.string(),
+              path: z.enum(["rewrite", "anon"]),
+              reason: z.string().nullable(),
+              columns: z.number(),
+              ms: z.number(),
+            }),
+          )
+          .optional(),
       })
       .optional(),
   })
@@ -169,7 +216,25 @@ export const TrustPolicySchema = z
     audience: z.string(),
     repository: z.string(),
     ref: z.string().nullable(),
+    repository_id: z.string().nullable(),
+    repository_owner_id: z.string().nullable(),
+    environment: z.string().nullable(),
+    job_workflow_ref: z.string().nullable(),
     role: z.enum(["developer", "ci"]),
+    /** True when the policy pins neither repository_id nor repository_owner_id. */
+    trusts_name_only: z.boolean(),
+    warning: z.string().optional(),
     created_at: z.string(),
   })
   .openapi("TrustPolicy");
+
+export const ServerSchema = z
+  .object({
+    id: z.string().openapi({ description: "host:port" }),
+    host: z.string(),
+    port: z.number(),
+    project_ids: z.array(z.string()),
+    storage_budget_bytes: z.number().nullable().openapi({ description: "null: no budget" }),
+    used_bytes: z.number().openapi({ description: "size of the live branch copies on this server, as accounted when each was made" }),
+  })
+  .openapi("DataPlaneServer");

@@ -9,7 +9,8 @@ export type DomainErrorKind =
   | "conflict"
   | "locked"
   | "not_ready"
-  | "unavailable";
+  | "unavailable"
+  | "rate_limited";
 
 export class DomainError extends Error {
   constructor(
@@ -37,3 +38,58 @@ export const unauthorized = (message: string): DomainError => new DomainError("u
 
 /** Authenticated, but this principal may not do this. */
 export const forbidden = (message: string): DomainError => new DomainError("forbidden", "FORBIDDEN", message);
+
+/** A server this request or job needs is unreachable or restarting: try again shortly. */
+export const unavailable = (message: string, code = "UNAVAILABLE"): DomainError => new DomainError("unavailable", code, message);
+
+/** Too many requests for this principal; `retryAfterSeconds` says when the next one is admitted. */
+export class RateLimited extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super("rate_limited", "RATE_LIMITED", message);
+  }
+}
+
+// Connection-class failures, whichever driver raised them: the server is down,
+// restarting, refusing connections, or dropped ours. Anything else (a broken
+// constraint, a missing object) is not about reachability.
+const connectionSqlStates = new Set([
+  "57P01", // admin_shutdown: the server is stopping (pg_ctl stop -m fast)
+  "57P02", // crash_shutdown: another backend crashed (-m immediate)
+  "57P03", // cannot_connect_now: starting up or shutting down
+  "53300", // too_many_connections
+]);
+const connectionClientCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+]);
+// node-postgres (pg-boss) reports a dropped connection by message only.
+const connectionMessages = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
+
+/**
+ * True when the error (or any error in its `cause` chain, as drizzle wraps
+ * driver errors) says a database server could not be reached or went away.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  // Plain objects too: pg-boss re-emits errors as copies, not Error instances.
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DomainError) return e.kind === "unavailable";
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && (connectionClientCodes.has(code) || connectionSqlStates.has(code) || code.startsWith("08"))) {
+      return true;
+    }
+    if (typeof message === "string" && connectionMessages.test(message)) return true;
+  }
+  return false;
+}

@@ -8,8 +8,12 @@ const passwordField = /(password\s*=\s*)('[^']*'|[^\s"',}]+)/gi;
 /** "password":"…" (and "…_password", "secret", "token" keys) inside JSON log lines. */
 const secretJsonField = /("(?:[a-z_]*password|secret|token|key)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
+/** Words without which none of the patterns can match: most lines skip the regexes. */
+const suspicious = /:\/\/|password|secret|token|key/i;
+
 /** Removes credentials from connection URIs and password=… pairs in text. */
 export function redact(text: string): string {
+  if (!suspicious.test(text)) return text;
   return text.replace(uriCredentials, "$1***@").replace(secretJsonField, '$1"***"').replace(passwordField, "$1***");
 }
 

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listAuditLog } from "../../control/audit.ts";
 import type { Router } from "../router.ts";
 import { ProjectParams, errorResponses, json } from "../schemas.ts";
+import { ids, maskingRulesExample } from "../examples.ts";
 
 const AuditEventSchema = z
   .object({
@@ -29,7 +30,21 @@ const route = createRoute({
     }),
   },
   responses: {
-    200: json(z.object({ events: z.array(AuditEventSchema), pagination: z.object({ cursor: z.string() }).optional() }), "Events"),
+    200: json(z.object({ events: z.array(AuditEventSchema), pagination: z.object({ cursor: z.string() }).optional() }), "Events", {
+      events: [
+        {
+          id: 2,
+          time: "2026-05-04T09:30:00.000Z",
+          actor: { id: "admin", name: "admin", role: "admin" },
+          action: "branch.create",
+          project_id: ids.project,
+          branch_id: ids.branch,
+          after: { name: "pr-42", parent_id: ids.mainBranch, masking_rules: maskingRulesExample, start_anonymization: true },
+          request_id: ids.requestId,
+        },
+      ],
+      pagination: { cursor: "2" },
+    }),
     ...errorResponses,
   },
 });

@@ -2,13 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getOperation } from "../../control/credentials.ts";
 import type { Router } from "../router.ts";
 import { OperationSchema, ProjectParams, errorResponses, json } from "../schemas.ts";
+import { finishedOperationExample, ids } from "../examples.ts";
 
 const route = createRoute({
   method: "get",
   path: "/projects/{project_id}/operations/{operation_id}",
   summary: "Get an operation",
-  request: { params: ProjectParams.extend({ operation_id: z.string().uuid("not an operation id") }) },
-  responses: { 200: json(z.object({ operation: OperationSchema }), "The operation"), ...errorResponses },
+  request: { params: ProjectParams.extend({ operation_id: z.string().uuid("not an operation id").openapi({ example: ids.operation }) }) },
+  responses: { 200: json(z.object({ operation: OperationSchema }), "The operation", { operation: finishedOperationExample }), ...errorResponses },
 });
 
 export default (app: Router) =>

@@ -2,13 +2,14 @@ import { createRoute } from "@hono/zod-openapi";
 import { getAnonymizedStatus } from "../../../control/anonymization.ts";
 import type { Router } from "../../router.ts";
 import { AnonymizedStatusSchema, BranchParams, errorResponses, json } from "../../schemas.ts";
+import { anonymizedStatusExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "get",
   path: "/projects/{project_id}/branches/{branch_id}/anonymized_status",
   summary: "State and progress of an anonymized branch",
   request: { params: BranchParams },
-  responses: { 200: json(AnonymizedStatusSchema, "Status"), ...errorResponses },
+  responses: { 200: json(AnonymizedStatusSchema, "Status", anonymizedStatusExample), ...errorResponses },
 });
 
 export default (app: Router) =>

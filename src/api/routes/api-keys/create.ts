@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createApiKey } from "../../../control/api-keys.ts";
 import { projectIdPattern } from "../../../lib/ids.ts";
 import type { Router } from "../../router.ts";
-import { ApiKeySchema, errorResponses, json } from "../../schemas.ts";
+import { ApiKeySchema, errorResponses, json, jsonBody } from "../../schemas.ts";
+import { apiKeyExample, ids } from "../../examples.ts";
 
 const CreateApiKeyBody = z.object({
   name: z.string().min(1).max(256),
@@ -22,9 +23,18 @@ const route = createRoute({
   method: "post",
   path: "/api_keys",
   summary: "Mint an API key (admin); the token is in this answer only",
-  request: { body: { content: { "application/json": { schema: CreateApiKeyBody } }, required: true } },
+  request: {
+    body: jsonBody(CreateApiKeyBody, {
+      name: "alice-laptop",
+      role: "developer",
+      project_ids: [ids.project],
+      expires_in_seconds: 2592000,
+    }),
+  },
   responses: {
-    201: json(ApiKeySchema.extend({ key: z.string().openapi({ description: "the bearer token; shown once" }) }), "Created"),
+    201: json(ApiKeySchema.extend({ key: z.string().openapi({ description: "the bearer token; shown once" }) }), "Created",
+      { ...apiKeyExample, key: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoiZGV2ZWxvcGVyIn0.c2lnbmF0dXJlLW9mLXRoZS1rZXk" },
+    ),
     ...errorResponses,
   },
 });

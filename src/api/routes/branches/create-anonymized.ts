@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createAnonymizedBranch } from "../../../control/branches.ts";
 import type { Router } from "../../router.ts";
-import { BranchWithResourcesSchema, MaskingRuleSchema, ProjectParams, errorResponses, json } from "../../schemas.ts";
+import { BranchWithResourcesSchema, MaskingRuleSchema, ProjectParams, errorResponses, json, jsonBody } from "../../schemas.ts";
+import { branchWithResourcesExample, maskingRulesExample } from "../../examples.ts";
 
 const Body = z.object({
   branch_create: z
@@ -26,8 +27,14 @@ const route = createRoute({
   method: "post",
   path: "/projects/{project_id}/branch_anonymized",
   summary: "Create an anonymized branch; returns before any copying starts",
-  request: { params: ProjectParams, body: { content: { "application/json": { schema: Body } }, required: true } },
-  responses: { 201: json(BranchWithResourcesSchema, "Created"), ...errorResponses },
+  request: { params: ProjectParams, body: jsonBody(Body, {
+      branch_create: { branch: { name: "pr-42", expires_at: "2026-05-05T09:30:00Z" } },
+      masking_rules: maskingRulesExample,
+      start_anonymization: true,
+      annotation_value: { pr: "42" },
+    }),
+  },
+  responses: { 201: json(BranchWithResourcesSchema, "Created", branchWithResourcesExample), ...errorResponses },
 });
 
 export default (app: Router) =>

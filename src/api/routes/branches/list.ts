@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listBranches } from "../../../control/branches.ts";
 import type { Router } from "../../router.ts";
 import { AnnotationSchema, BranchSchema, ProjectParams, errorResponses, json } from "../../schemas.ts";
+import { annotationExample, ids, mainBranchExample, readyBranchExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "get",
@@ -25,6 +26,11 @@ const route = createRoute({
         pagination: z.object({ next: z.string().optional(), sort_by: z.string(), sort_order: z.string() }).optional(),
       }),
       "Branches",
+      {
+        branches: [readyBranchExample, mainBranchExample],
+        annotations: { [ids.branch]: annotationExample },
+        pagination: { sort_by: "updated_at", sort_order: "desc" },
+      },
     ),
     ...errorResponses,
   },

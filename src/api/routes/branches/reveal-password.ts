@@ -6,9 +6,9 @@ import { BranchParams, errorResponses, json } from "../../schemas.ts";
 const route = createRoute({
   method: "get",
   path: "/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password",
-  summary: "Reveal a role's password (anonymized branches: only once anonymized)",
-  request: { params: BranchParams.extend({ role_name: z.string().min(1).max(63) }) },
-  responses: { 200: json(z.object({ password: z.string() }), "The password"), ...errorResponses },
+  summary: "Reveal a role's password (anonymized branches: at once; their endpoint admits nobody until anonymized)",
+  request: { params: BranchParams.extend({ role_name: z.string().min(1).max(63).openapi({ example: "neondb_owner" }) }) },
+  responses: { 200: json(z.object({ password: z.string() }), "The password", { password: "npg_4dXk2vQm9Lr7" }), ...errorResponses },
 });
 
 export default (app: Router) =>

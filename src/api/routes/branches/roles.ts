@@ -2,13 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listRoles } from "../../../control/credentials.ts";
 import type { Router } from "../../router.ts";
 import { BranchParams, RoleSchema, errorResponses, json } from "../../schemas.ts";
+import { roleExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "get",
   path: "/projects/{project_id}/branches/{branch_id}/roles",
   summary: "List a branch's roles",
   request: { params: BranchParams },
-  responses: { 200: json(z.object({ roles: z.array(RoleSchema) }), "Roles"), ...errorResponses },
+  responses: { 200: json(z.object({ roles: z.array(RoleSchema) }), "Roles", { roles: [roleExample] }), ...errorResponses },
 });
 
 export default (app: Router) =>

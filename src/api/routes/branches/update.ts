@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { updateBranch } from "../../../control/branch-lifecycle.ts";
 import type { Router } from "../../router.ts";
-import { BranchParams, BranchSchema, OperationSchema, errorResponses, json } from "../../schemas.ts";
+import { BranchParams, BranchSchema, OperationSchema, errorResponses, json, jsonBody } from "../../schemas.ts";
+import { readyBranchExample } from "../../examples.ts";
 
 const Body = z.object({
   branch: z.object({
@@ -15,8 +16,11 @@ const route = createRoute({
   method: "patch",
   path: "/projects/{project_id}/branches/{branch_id}",
   summary: "Rename a branch, change or remove its expiry, protect it",
-  request: { params: BranchParams, body: { content: { "application/json": { schema: Body } }, required: true } },
-  responses: { 200: json(z.object({ branch: BranchSchema, operations: z.array(OperationSchema) }), "Updated"), ...errorResponses },
+  request: { params: BranchParams, body: jsonBody(Body, { branch: { name: "pr-42-review", expires_at: null } }) },
+  responses: { 200: json(z.object({ branch: BranchSchema, operations: z.array(OperationSchema) }), "Updated", {
+    branch: { ...readyBranchExample, name: "pr-42-review", expires_at: undefined },
+    operations: [],
+  }), ...errorResponses },
 });
 
 export default (app: Router) =>

@@ -2,13 +2,14 @@ import { createRoute } from "@hono/zod-openapi";
 import { getMaskingRules } from "../../../control/masking-rules.ts";
 import type { Router } from "../../router.ts";
 import { BranchParams, MaskingRulesSchema, errorResponses, json } from "../../schemas.ts";
+import { maskingRulesExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "get",
   path: "/projects/{project_id}/branches/{branch_id}/masking_rules",
   summary: "Every masking rule of the branch, including labels set over SQL",
   request: { params: BranchParams },
-  responses: { 200: json(MaskingRulesSchema, "Masking rules"), ...errorResponses },
+  responses: { 200: json(MaskingRulesSchema, "Masking rules", { masking_rules: maskingRulesExample }), ...errorResponses },
 });
 
 export default (app: Router) =>

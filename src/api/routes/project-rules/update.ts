@@ -1,14 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import { replaceProjectMaskingRules } from "../../../control/project-rules.ts";
 import type { Router } from "../../router.ts";
-import { MaskingRulesSchema, ProjectParams, errorResponses, json } from "../../schemas.ts";
+import { MaskingRulesSchema, ProjectParams, errorResponses, json, jsonBody } from "../../schemas.ts";
+import { maskingRulesExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "put",
   path: "/projects/{project_id}/masking_rules",
   summary: "Replace the project's masking rules (admin; validated against the parent databases)",
-  request: { params: ProjectParams, body: { content: { "application/json": { schema: MaskingRulesSchema } }, required: true } },
-  responses: { 200: json(MaskingRulesSchema, "The new set"), ...errorResponses },
+  request: { params: ProjectParams, body: jsonBody(MaskingRulesSchema, { masking_rules: maskingRulesExample }) },
+  responses: { 200: json(MaskingRulesSchema, "The new set", { masking_rules: maskingRulesExample }), ...errorResponses },
 });
 
 export default (app: Router) =>

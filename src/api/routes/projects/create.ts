@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createProject } from "../../../control/projects.ts";
 import type { Router } from "../../router.ts";
-import { BranchSchema, DatabaseSchema, EndpointSchema, OperationSchema, ProjectSchema, RoleSchema, errorResponses, json } from "../../schemas.ts";
+import { BranchSchema, DatabaseSchema, EndpointSchema, OperationSchema, ProjectSchema, RoleSchema, errorResponses, json, jsonBody } from "../../schemas.ts";
+import { projectCreatedExample } from "../../examples.ts";
 
 const CreateProjectBody = z.object({
   project: z.object({
@@ -19,7 +20,11 @@ const route = createRoute({
   method: "post",
   path: "/projects",
   summary: "Register a data-plane server and its parent databases (admin)",
-  request: { body: { content: { "application/json": { schema: CreateProjectBody } }, required: true } },
+  request: {
+    body: jsonBody(CreateProjectBody, {
+      project: { name: "shop", source: { connection_uri: "postgresql://postgres@db.internal:5432/postgres", databases: ["shop"] } },
+    }),
+  },
   responses: {
     201: json(
       z.object({
@@ -31,6 +36,7 @@ const route = createRoute({
         operations: z.array(OperationSchema),
       }),
       "Registered",
+      projectCreatedExample,
     ),
     ...errorResponses,
   },

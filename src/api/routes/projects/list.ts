@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listProjects } from "../../../control/projects.ts";
 import type { Router } from "../../router.ts";
 import { ProjectSchema, errorResponses, json } from "../../schemas.ts";
+import { projectExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "get",
@@ -14,7 +15,10 @@ const route = createRoute({
     }),
   },
   responses: {
-    200: json(z.object({ projects: z.array(ProjectSchema), pagination: z.object({ cursor: z.string() }).optional() }), "Projects"),
+    200: json(z.object({ projects: z.array(ProjectSchema), pagination: z.object({ cursor: z.string() }).optional() }), "Projects", {
+      projects: [projectExample],
+      pagination: { cursor: projectExample.id },
+    }),
     ...errorResponses,
   },
 });

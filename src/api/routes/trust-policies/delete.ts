@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { deleteTrustPolicy } from "../../../control/trust-policies.ts";
 import type { Router } from "../../router.ts";
 import { ProjectParams, TrustPolicySchema, errorResponses, json } from "../../schemas.ts";
+import { ids, trustPolicyExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "delete",
@@ -9,10 +10,10 @@ const route = createRoute({
   summary: "Delete an OIDC trust policy (admin); its tokens are refused from the next request on",
   request: {
     params: ProjectParams.extend({
-      policy_id: z.uuid("not a trust policy id").openapi({ param: { name: "policy_id", in: "path" } }),
+      policy_id: z.uuid("not a trust policy id").openapi({ param: { name: "policy_id", in: "path" }, example: ids.trustPolicy }),
     }),
   },
-  responses: { 200: json(z.object({ trust_policy: TrustPolicySchema }), "Deleted"), ...errorResponses },
+  responses: { 200: json(z.object({ trust_policy: TrustPolicySchema }), "Deleted", { trust_policy: trustPolicyExample }), ...errorResponses },
 });
 
 export default (app: Router) =>

@@ -2,13 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listTrustPolicies } from "../../../control/trust-policies.ts";
 import type { Router } from "../../router.ts";
 import { ProjectParams, TrustPolicySchema, errorResponses, json } from "../../schemas.ts";
+import { trustPolicyExample } from "../../examples.ts";
 
 const route = createRoute({
   method: "get",
   path: "/projects/{project_id}/trust_policies",
   summary: "List the project's OIDC trust policies (admin)",
   request: { params: ProjectParams },
-  responses: { 200: json(z.object({ trust_policies: z.array(TrustPolicySchema) }), "Policies"), ...errorResponses },
+  responses: { 200: json(z.object({ trust_policies: z.array(TrustPolicySchema) }), "Policies", { trust_policies: [trustPolicyExample] }), ...errorResponses },
 });
 
 export default (app: Router) =>
