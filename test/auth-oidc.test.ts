@@ -34,7 +34,10 @@ async function api(method: string, path: string, body?: unknown, token?: string 
   return res;
 }
 
-interface TokenOptions { repository?: string; ref?: string; aud?: string; iss?: string; key?: PrivateKey; alg?: string; expired?: boolean }
+interface TokenOptions {
+  repository?: string; ref?: string; aud?: string; iss?: string; key?: PrivateKey; alg?: string; expired?: boolean;
+  repositoryId?: string; ownerId?: string; environment?: string;
+}
 
 /** A token shaped like the ones GitHub Actions issues (`id-token: write`). */
 async function githubToken(o: TokenOptions = {}): Promise<string> {
@@ -43,6 +46,8 @@ async function githubToken(o: TokenOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const token = await new SignJWT({
     repository, ref, repository_owner: repository.split("/")[0], ref_type: "branch", event_name: "pull_request", workflow: "preview",
+    repository_id: o.repositoryId ?? "1001", repository_owner_id: o.ownerId ?? "501",
+    ...(o.environment ? { environment: o.environment } : {}),
   })
     .setProtectedHeader({ alg: o.alg ?? "RS256", kid: "gh-1", typ: "JWT" })
     .setIssuer(o.iss ?? ISSUER)
@@ -159,7 +164,7 @@ describe("GitHub Actions OIDC tokens", () => {
     assert.match(repo.body.message, /no trust policy admits repository acme\/other/);
     const ref = await api("GET", "/projects", undefined, await githubToken({ ref: "refs/heads/dev" }));
     assert.equal(ref.status, 403);
-    assert.match(ref.body.message, /acme\/shop at refs\/heads\/dev/);
+    assert.match(ref.body.message, /acme\/shop \(repository_id 1001\) at refs\/heads\/dev/);
   });
 
   test("wrong audience, wrong issuer, another signing key, expired → 401 saying which", async () => {
@@ -192,6 +197,41 @@ describe("GitHub Actions OIDC tokens", () => {
     assert.equal((await api("GET", "/projects", undefined, token)).status, 403);
     const log = await api("GET", `/projects/${projectA}/audit_log`);
     assert.ok(log.body.events.some((e: { action: string }) => e.action === "trust_policy.delete"));
+  });
+});
+
+describe("policies pinned to immutable ids", () => {
+  test("a policy on a name alone says so; a token whose repository_id differs from the pinned one is refused", async () => {
+    const loose = await api("POST", `/projects/${projectB}/trust_policies`, { audience: AUDIENCE, repository: "acme/reborn", role: "developer" });
+    assert.equal(loose.status, 201, JSON.stringify(loose.body));
+    assert.equal(loose.body.trust_policy.trusts_name_only, true);
+    assert.match(loose.body.trust_policy.warning, /trusts the repository name acme\/reborn alone.*pin repository_id/);
+    const del = await api("DELETE", `/projects/${projectB}/trust_policies/${loose.body.trust_policy.id}`);
+    assert.equal(del.status, 200);
+
+    const pinned = await api("POST", `/projects/${projectB}/trust_policies`, {
+      audience: AUDIENCE, repository: "acme/reborn", repository_id: "4242", repository_owner_id: "77", environment: "preview", role: "developer",
+    });
+    assert.equal(pinned.status, 201, JSON.stringify(pinned.body));
+    assert.equal(pinned.body.trust_policy.trusts_name_only, false);
+    assert.equal(pinned.body.trust_policy.warning, undefined);
+
+    // The original repository, from its own workflows: admitted.
+    const genuine = await githubToken({ repository: "acme/reborn", repositoryId: "4242", ownerId: "77", environment: "preview" });
+    const ok = await api("GET", `/projects/${projectB}`, undefined, genuine);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    // Same name, registered again by someone else (new ids): refused.
+    const impostor = await githubToken({ repository: "acme/reborn", repositoryId: "9999", ownerId: "77", environment: "preview" });
+    const refused = await api("GET", `/projects/${projectB}`, undefined, impostor);
+    assert.equal(refused.status, 403);
+    assert.match(refused.body.message, /no trust policy admits repository acme\/reborn \(repository_id 9999\)/);
+    const otherOwner = await githubToken({ repository: "acme/reborn", repositoryId: "4242", ownerId: "78", environment: "preview" });
+    assert.equal((await api("GET", `/projects/${projectB}`, undefined, otherOwner)).status, 403);
+    const otherEnv = await githubToken({ repository: "acme/reborn", repositoryId: "4242", ownerId: "77", environment: "prod" });
+    assert.equal((await api("GET", `/projects/${projectB}`, undefined, otherEnv)).status, 403);
+    const bad = await api("POST", `/projects/${projectB}/trust_policies`, { audience: AUDIENCE, repository: "acme/x", repository_id: "abc" });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /^repository_id: must be the repository's numeric id/);
   });
 });
 

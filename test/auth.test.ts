@@ -19,7 +19,10 @@
 // | GET    /projects/{p}/audit_log                               | yes   | –         | –     |
 // | GET    /projects/{p}/masking_rules                           | yes   | yes       | yes   |
 // | PUT    /projects/{p}/masking_rules                           | yes   | –         | –     |
-// | GET    /projects/{p}/sensitive_columns                       | yes   | yes       | yes   |
+// | GET    /projects/{p}/sensitive_columns   (sample=true: admin)| yes   | yes       | yes   |
+// | POST   /projects/{p}/masking_rules/validate                  | yes   | yes       | yes   |
+// | GET    /projects/{p}/not_sensitive_columns                   | yes   | yes       | yes   |
+// | PUT    /projects/{p}/not_sensitive_columns                   | yes   | –         | –     |
 // | POST   /projects/{p}/branch_anonymized                       | yes   | yes       | yes¹  |
 // | GET    /projects/{p}/branches, …/branches/{b}                | yes   | yes       | yes   |
 // | PATCH  /projects/{p}/branches/{b}                            | yes   | yes       | yes²  |
@@ -29,8 +32,10 @@
 // | GET    …/roles/{r}/reveal_password      default branch       | yes   | –         | –     |
 // | GET    …/roles/{r}/reveal_password      anonymized branch    | yes   | yes       | yes   |
 // | GET/PATCH …/masking_rules, POST …/anonymize (anonymized only)| yes   | yes       | yes   |
-// | GET    …/anonymized_status                                   | yes   | yes       | yes   |
+// | POST   …/masking_rules/validate (dry run; anonymized only)   | yes   | yes       | yes   |
+// | GET    …/anonymized_status, …/preview                        | yes   | yes       | yes   |
 // | POST/GET /api_keys, DELETE /api_keys/{k}                     | yes   | –         | –     |
+// | PATCH /projects/{p} (quotas), GET /servers, PATCH /servers/{s} | yes | –         | –     |
 // | POST/GET /projects/{p}/trust_policies, DELETE …/{id}         | yes   | –         | –     |
 // ¹ expires_at required, at most ANONBRANCH_CI_MAX_TTL_SECONDS ahead. ² cannot remove an expiry.
 import assert from "node:assert/strict";
@@ -63,6 +68,10 @@ const routes: RouteCase[] = [
   { route: "GET /projects", roles: ANY, global: true, path: () => "/projects" },
   { route: "GET /projects/{project_id}", roles: ANY, path: (i) => `/projects/${i.project}` },
   { route: "DELETE /projects/{project_id}", roles: ADMIN, path: (i) => `/projects/${i.project}` },
+  { route: "PATCH /projects/{project_id}", roles: ADMIN, path: (i) => `/projects/${i.project}`, body: () => ({ project: {} }) },
+  { route: "GET /servers", roles: ADMIN, global: true, path: () => "/servers" },
+  { route: "PATCH /servers/{server_id}", note: "unknown server", roles: ADMIN, global: true, path: () => "/servers/nowhere.invalid:1",
+    body: () => ({ server: { storage_budget_bytes: null } }) },
   { route: "GET /projects/{project_id}/connection_uri", note: "default branch", roles: ADMIN,
     path: (i) => `/projects/${i.project}/connection_uri?database_name=${i.db}&role_name=${i.mainRole}` },
   { route: "GET /projects/{project_id}/connection_uri", note: "anonymized branch", roles: ANY,
@@ -73,6 +82,12 @@ const routes: RouteCase[] = [
   { route: "PUT /projects/{project_id}/masking_rules", roles: ADMIN, path: (i) => `/projects/${i.project}/masking_rules`,
     body: () => ({ masking_rules: [] }) },
   { route: "GET /projects/{project_id}/sensitive_columns", roles: ANY, path: (i) => `/projects/${i.project}/sensitive_columns` },
+  { route: "GET /projects/{project_id}/sensitive_columns", note: "sample=true", roles: ADMIN, path: (i) => `/projects/${i.project}/sensitive_columns?sample=true` },
+  { route: "POST /projects/{project_id}/masking_rules/validate", roles: ANY, path: (i) => `/projects/${i.project}/masking_rules/validate`,
+    body: () => ({ masking_rules: [] }) },
+  { route: "GET /projects/{project_id}/not_sensitive_columns", roles: ANY, path: (i) => `/projects/${i.project}/not_sensitive_columns` },
+  { route: "PUT /projects/{project_id}/not_sensitive_columns", roles: ADMIN, path: (i) => `/projects/${i.project}/not_sensitive_columns`,
+    body: () => ({ not_sensitive_columns: [] }) },
   { route: "POST /projects/{project_id}/branch_anonymized", roles: ANY, path: (i) => `/projects/${i.project}/branch_anonymized`,
     body: (i) => ({ branch_create: { branch: { expires_at: inMinutes(30) } }, masking_rules: [rule(i.db, "no_such_column")] }) },
   { route: "GET /projects/{project_id}/branches", roles: ANY, path: (i) => `/projects/${i.project}/branches` },
@@ -92,8 +107,11 @@ const routes: RouteCase[] = [
   { route: "GET /projects/{project_id}/branches/{branch_id}/masking_rules", roles: ANY, path: (i) => `${br(i)}/masking_rules` },
   { route: "PATCH /projects/{project_id}/branches/{branch_id}/masking_rules", note: "default branch", roles: ANY,
     path: (i) => `${br(i, i.main)}/masking_rules`, body: () => ({ masking_rules: [] }) },
+  { route: "POST /projects/{project_id}/branches/{branch_id}/masking_rules/validate", note: "default branch", roles: ANY,
+    path: (i) => `${br(i, i.main)}/masking_rules/validate`, body: () => ({ masking_rules: [] }) },
   { route: "POST /projects/{project_id}/branches/{branch_id}/anonymize", note: "default branch", roles: ANY, path: (i) => `${br(i, i.main)}/anonymize` },
   { route: "GET /projects/{project_id}/branches/{branch_id}/anonymized_status", roles: ANY, path: (i) => `${br(i)}/anonymized_status` },
+  { route: "GET /projects/{project_id}/branches/{branch_id}/preview", roles: ANY, path: (i) => `${br(i)}/preview?table=public.no_such_table` },
   { route: "POST /api_keys", roles: ADMIN, global: true, path: () => "/api_keys",
     body: (i) => ({ name: "nope", role: "developer", project_ids: [i.project] }) },
   { route: "GET /api_keys", roles: ADMIN, global: true, path: () => "/api_keys" },

@@ -1,6 +1,6 @@
 // A worker killed with SIGKILL at any step of create + anonymize, then
 // restarted, brings every branch to `anonymized`, and the data plane holds
-// exactly one database and one role per branch: none orphaned, none twice.
+// exactly one database and the branch's two roles: none orphaned, none twice.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -113,7 +113,7 @@ describe("crash and resume", () => {
     });
   }
 
-  test("the data plane holds exactly one database and one role per branch", async () => {
+  test("the data plane holds exactly one database and its owner and masker roles per branch", async () => {
     const admin = connect(testServerUrl(), { max: 1 });
     try {
       // Everything a job of these branches could have created carries the branch's stem.
@@ -122,7 +122,10 @@ describe("crash and resume", () => {
       const dbs = await admin`SELECT datname FROM pg_database WHERE datname LIKE ANY(${patterns}) ORDER BY 1`;
       const roles = await admin`SELECT rolname FROM pg_roles WHERE rolname LIKE ANY(${patterns}) ORDER BY 1`;
       assert.deepEqual(dbs.map((r) => r.datname), stems.map((s) => `${s}__${shop.name}`));
-      assert.deepEqual(roles.map((r) => r.rolname), stems.map((s) => `${s}_owner`));
+      // Owner and masker; no gateway (nobody connected), nothing left able to log in.
+      assert.deepEqual(roles.map((r) => r.rolname), stems.flatMap((s) => [`${s}_mask`, `${s}_owner`]));
+      const [canLogin] = await admin`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE ANY(${patterns}) AND rolcanlogin`;
+      assert.equal(canLogin!.n, 0, "a branch role was left able to log in");
       for (const id of branchIds) {
         const branchDb = connect(testServerUrl(`${id.replaceAll("-", "_")}__${shop.name}`), { max: 1 });
         const [masked] = await branchDb`

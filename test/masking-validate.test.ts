@@ -214,6 +214,41 @@ describe("validateMaskingRules", () => {
   });
 });
 
+describe("reading other columns", () => {
+  const nameMasked = rule({ column_name: "name", masking_value: "'X'" });
+  const leaks: [string, string][] = [
+    ["concat", "pg_catalog.concat(name, '')"],
+    ["lower", "pg_catalog.lower(name)"],
+    ["partial", "anon.partial(name, 1, 'xxx', 1)"],
+    ["cast", "name::text"],
+    ["CASE", "CASE WHEN phone IS NULL THEN NULL ELSE users.name END"],
+    ["coalesce", "coalesce(phone, name)"],
+  ];
+  for (const [what, expression] of leaks) {
+    test(`refuses an expression that reads a masked column (${what})`, async () => {
+      const problems = await validateMaskingRules([nameMasked, rule({ masking_function: expression })], catalogs);
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.equal(problems[0]!.field, "masking_rules[1].masking_function");
+      assert.match(problems[0]!.message, /reads column users\.name, which is masked \(masking_rules\[0\]\).*copy name's original value into phone/);
+    });
+  }
+
+  test("allows its own column, unmasked columns (a primary key seeding pseudo_*), and other tables' masks", async () => {
+    const problems = await validateMaskingRules([
+      nameMasked,
+      rule({ column_name: "email", masking_function: "pg_catalog.concat(anon.pseudo_first_name(id), '-', anon.dummy_uuidv4(), '@example.com')" }),
+      rule({ masking_function: "anon.partial(phone, 2, 'XXX', 2) || address" }),
+      rule({ table_name: "orders", column_name: "note", masking_function: "pg_catalog.concat(note, total)" }),
+    ], catalogs);
+    assert.deepEqual(problems, []);
+  });
+
+  test("a masked column read before its own rule comes is still refused", async () => {
+    const problems = await validateMaskingRules([rule({ masking_function: "pg_catalog.lower(address)" }), rule({ column_name: "address", masking_value: "NULL" })], catalogs);
+    assert.deepEqual(problems.map((p) => p.field), ["masking_rules[0].masking_function"]);
+  });
+});
+
 describe("allow-list", () => {
   test("masking families and harmless pg_catalog functions only", () => {
     assert.ok(isAllowedFunction("anon", "fake_email"));

@@ -119,13 +119,13 @@ describe("sensitive-column scan", () => {
     assert.match(get("audit.user_email").note, /users\.email/);
     assert.equal(get("users.email").masked, true);
     assert.equal(get("users.phone").masked, false);
-    assert.deepEqual(res.body.coverage, { sensitive: 8, masked: 2 });
+    assert.deepEqual(res.body.coverage, { sensitive: 8, masked: 2, not_sensitive: 0, uncovered: 6 });
     // Every suggestion is a valid rule, and applying them all covers every column that got one:
     const suggested = res.body.columns.filter((c: { suggested_rule?: unknown }) => c.suggested_rule).map((c: { suggested_rule: unknown }) => c.suggested_rule);
     const put = await h.request("PUT", `/projects/${projectId}/masking_rules`, { masking_rules: suggested });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const after = await h.request("GET", `/projects/${projectId}/sensitive_columns`);
-    assert.deepEqual(after.body.coverage, { sensitive: 8, masked: suggested.length });
+    assert.deepEqual(after.body.coverage, { sensitive: 8, masked: suggested.length, not_sensitive: 0, uncovered: 8 - suggested.length });
     assert.equal(suggested.length, 7, "all but the foreign key");
   });
 });

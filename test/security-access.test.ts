@@ -63,10 +63,11 @@ async function branchDatabases(branchId: string): Promise<string[]> {
 
 type Attempt = { ok: true } | { ok: false; code: string; message: string };
 
-/** Connects as `role` (trust auth on 127.0.0.1, so only the CONNECT privilege decides). */
-async function tryConnect(database: string, role: string): Promise<Attempt> {
+/** Connects as `role` on 127.0.0.1, where every role but the admin gives a password. */
+async function tryConnect(database: string, role: string, password = ""): Promise<Attempt> {
   const url = new URL(testServerUrl(database));
   url.username = role;
+  url.password = password;
   const sql = connect(url.toString(), { max: 1, connect_timeout: 5 });
   try {
     await sql`SELECT 1`;
@@ -80,8 +81,10 @@ async function tryConnect(database: string, role: string): Promise<Attempt> {
 }
 
 // What PostgreSQL says when it refuses a connection for lack of access (or
-// before the database/role exists, or while connections are not allowed yet).
-const REFUSED = /permission denied for database|does not exist|not currently accepting connections/;
+// before the database/role exists, or while connections are not allowed yet,
+// or to a role that cannot log in), and what an endpoint says until the
+// branch is anonymized.
+const REFUSED = /permission denied for database|does not exist|not currently accepting connections|not permitted to log in|password authentication failed|is not anonymized yet|is being anonymized/;
 
 /** Ownership and grants of the parent: its pg_database row and, inside it, relations, schemas, functions. */
 async function snapshotParent(): Promise<Map<string, string>> {
@@ -140,11 +143,18 @@ after(async () => {
 
 test("nobody but the worker connects to a branch database before it is anonymized", async (t) => {
   // Control: the reader really can read the parent, so a refusal below is about the branch.
-  assert.deepEqual(await tryConnect(shop.name, reader), { ok: true });
+  assert.deepEqual(await tryConnect(shop.name, reader, "reader-pass"), { ok: true });
 
   // Without start_anonymization the branch rests in `initialized` until we ask:
   // that is the window where a clone full of original data exists.
   const { id, role } = await createBranch({ branch_create: { branch: { name: "gate" } }, masking_rules: maskRules() });
+  // Everything a client has at once: the endpoint URI and the logical role's password.
+  const credentials = await h.request("GET", uriPath(id, role));
+  assert.equal(credentials.status, 200, JSON.stringify(credentials.body));
+  const endpointUri = credentials.body.uri as string;
+  const password = decodeURIComponent(new URL(endpointUri).password);
+  // And every role of the branch on the server, with that password.
+  const physicalRoles = [`${stem(id)}_owner`, `${stem(id)}_mask`, `${stem(id)}_c0`, role];
   const expected = `${stem(id)}__${shop.name}`;
   const counts: Record<string, { attempts: number; onExistingDb: number }> = {};
   const violations: string[] = [];
@@ -158,18 +168,18 @@ test("nobody but the worker connects to a branch database before it is anonymize
     const existing = await branchDatabases(id);
     const results: { db: string; who: string; exists: boolean; r: Attempt }[] = [];
     for (const db of new Set([expected, ...existing])) {
-      for (const who of [reader, role]) results.push({ db, who, exists: existing.includes(db), r: await tryConnect(db, who) });
+      results.push({ db, who: reader, exists: existing.includes(db), r: await tryConnect(db, reader, "reader-pass") });
+      for (const who of physicalRoles) results.push({ db, who, exists: existing.includes(db), r: await tryConnect(db, who, password) });
     }
+    const through = connect(endpointUri, { max: 1, connect_timeout: 5 });
+    results.push({ db: "endpoint", who: role, exists: existing.length > 0, r: await attemptOn(through) });
     // The state read after the attempts: if it is still not `anonymized`, every
     // attempt above happened before the branch was anonymized.
     const after = await status(id);
     const afterState = after.state;
-    // The role is given CONNECT as the very last step, after masking and hardening,
-    // a moment before the state flips: a connection then sees only masked data.
-    const opened = afterState === "anonymized" || after.status_message.startsWith("Opening the branch to role");
     for (const { db, who, r } of results) {
       if (r.ok) {
-        if (who === reader || !opened) violations.push(`${who} connected to ${db} (state ${before} → ${afterState})`);
+        if (afterState !== "anonymized" || db !== "endpoint") violations.push(`${who} connected to ${db} (state ${before} → ${afterState})`);
       } else {
         assert.match(r.message, REFUSED, `unexpected failure for ${who} on ${db}: ${r.code} ${r.message}`);
       }
@@ -178,7 +188,7 @@ test("nobody but the worker connects to a branch database before it is anonymize
     const c = (counts[key] ??= { attempts: 0, onExistingDb: 0 });
     c.attempts += results.length;
     c.onExistingDb += results.filter((x) => x.exists).length;
-    if (!anonymizeRequested && afterState === "initialized" && c.onExistingDb >= 6) {
+    if (!anonymizeRequested && afterState === "initialized" && c.onExistingDb >= 12) {
       const run = await h.request("POST", path(id, "/anonymize"));
       assert.equal(run.status, 200, JSON.stringify(run.body));
       anonymizeRequested = true;
@@ -190,10 +200,8 @@ test("nobody but the worker connects to a branch database before it is anonymize
   const preAnonymized = Object.entries(counts).filter(([k]) => ["initialized", "anonymizing"].includes(k));
   assert.ok(preAnonymized.some(([, c]) => c.onExistingDb > 0), `no attempt while the clone existed: ${JSON.stringify(counts)}`);
 
-  // Anonymized: the branch role gets in (with the API's URI), nobody else.
-  const uri = await h.request("GET", uriPath(id, role));
-  assert.equal(uri.status, 200, JSON.stringify(uri.body));
-  const branch = connect(uri.body.uri, { max: 1 });
+  // Anonymized: the branch's user gets in through the endpoint, nobody else anywhere.
+  const branch = connect(endpointUri, { max: 1 });
   try {
     const [row] = await branch`SELECT count(*)::int AS n FROM users`;
     assert.equal(row!.n, 3000);
@@ -201,12 +209,30 @@ test("nobody but the worker connects to a branch database before it is anonymize
     await branch.end();
   }
   for (const db of await branchDatabases(id)) {
-    const r = await tryConnect(db, reader);
+    const r = await tryConnect(db, reader, "reader-pass");
     assert.ok(!r.ok && /permission denied for database/.test(r.message), `${reader} on ${db}: ${JSON.stringify(r)}`);
+    for (const who of physicalRoles) {
+      const direct = await tryConnect(db, who, password);
+      assert.ok(!direct.ok, `${who} on ${db} directly`);
+    }
   }
-  const toParent = await tryConnect(shop.name, role);
-  assert.ok(!toParent.ok && /permission denied for database/.test(toParent.message), `branch role on parent: ${JSON.stringify(toParent)}`);
+  for (const who of physicalRoles) {
+    const toParent = await tryConnect(shop.name, who, password);
+    assert.ok(!toParent.ok && REFUSED.test(toParent.message), `branch role ${who} on parent: ${JSON.stringify(toParent)}`);
+  }
 });
+
+async function attemptOn(sql: Sql): Promise<Attempt> {
+  try {
+    await sql`SELECT 1`;
+    return { ok: true };
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    return { ok: false, code: e.code ?? "?", message: e.message ?? String(error) };
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
 
 test("the parent's ownership and grants are unchanged by branching, anonymizing and deleting", async () => {
   const { id, role } = await anonymizedBranch("ownership");
@@ -220,7 +246,7 @@ test("the parent's ownership and grants are unchanged by branching, anonymizing 
   assert.deepEqual(diff(parentBefore, await snapshotParent()), [], "after deletion");
 });
 
-test("credentials answer 409 until the branch is anonymized, then 200", async (t) => {
+test("credentials answer at once; the endpoint refuses with the state until the branch is anonymized, then admits", async (t) => {
   // A session on the parent keeps the clone from starting (CREATE DATABASE …
   // TEMPLATE needs an idle parent), so `created` lasts as long as we hold it.
   const holder = connect(shop.url, { max: 1 });
@@ -231,17 +257,18 @@ test("credentials answer 409 until the branch is anonymized, then 200", async (t
   const check = async () => {
     const reveal = await h.request("GET", path(id, `/roles/${role}/reveal_password`));
     const uri = await h.request("GET", uriPath(id, role));
+    for (const res of [reveal, uri]) assert.equal(res.status, 200, JSON.stringify(res.body));
     const s = await status(id);
-    if (s.state !== "anonymized") {
-      for (const res of [reveal, uri]) {
-        assert.equal(res.status, 409, `state ${s.state}: ${JSON.stringify(res.body)}`);
-        assert.match(res.body.message, /available once (it is )?anonymized/);
-        assert.equal(typeof res.body.code, "string");
-        assert.equal(typeof res.body.request_id, "string");
-      }
+    const attempt = await attemptOn(connect(uri.body.uri, { max: 1, connect_timeout: 5 }));
+    const after = await status(id);
+    if (after.state !== "anonymized") {
+      assert.equal(attempt.ok, false, `the endpoint admitted a client in state ${after.state}`);
+      const refusal = attempt as { code: string; message: string };
+      assert.equal(refusal.code, "57P03");
+      assert.match(refusal.message, new RegExp(`branch ${id} (is not anonymized yet \\(${s.state}\\)|is being anonymized|is not anonymized yet)`));
       seen.add(s.state);
     }
-    return s;
+    return after;
   };
   try {
     ({ id, role } = await createBranch({ branch_create: { branch: { name: "creds" } }, masking_rules: maskRules() }));
@@ -255,15 +282,13 @@ test("credentials answer 409 until the branch is anonymized, then 200", async (t
   assert.equal(run.status, 200, JSON.stringify(run.body));
   const final = await waitFor(check, (s) => isTerminal(s.state));
   assert.equal(final.state, "anonymized", final.status_message);
-  t.diagnostic(`409 observed in states: ${[...seen].join(", ")}`);
+  t.diagnostic(`the endpoint refused in states: ${[...seen].join(", ")}`);
   assert.ok(seen.has("created") && seen.has("initialized"), [...seen].join(","));
 
   const reveal = await h.request("GET", path(id, `/roles/${role}/reveal_password`));
-  assert.equal(reveal.status, 200, JSON.stringify(reveal.body));
-  assert.ok(typeof reveal.body.password === "string" && reveal.body.password.length >= 16);
   const uri = await h.request("GET", uriPath(id, role));
-  assert.equal(uri.status, 200, JSON.stringify(uri.body));
   assert.equal(decodeURIComponent(new URL(uri.body.uri).password), reveal.body.password);
+  assert.deepEqual(await attemptOn(connect(uri.body.uri, { max: 1 })), { ok: true });
 });
 
 // Each: overrides of a rule on users.name, and what the message must say.
@@ -374,10 +399,12 @@ test("hostile and malformed rules are refused with a 4xx naming the rule, and ch
 
 test("a label the branch role sets with a function of its own stops the run, which masks nothing", async () => {
   const { id, role } = await anonymizedBranch("own-function");
+  const owner = `${stem(id)}_owner`;
   const uri = await h.request("GET", uriPath(id, role));
   assert.equal(uri.status, 200, JSON.stringify(uri.body));
   const names = async () => {
-    const sql = connect(uri.body.uri, { max: 1 });
+    // As the admin: after a refused run the endpoint is closed (state error).
+    const sql = connect(testServerUrl(`${stem(id)}__${shop.name}`), { max: 1 });
     try {
       const [r] = await sql`SELECT md5(string_agg(name, '|' ORDER BY id)) AS md5 FROM users`;
       return r!.md5 as string;
@@ -391,7 +418,7 @@ test("a label the branch role sets with a function of its own stops the run, whi
     await sql.unsafe(`
       CREATE SCHEMA mine;
       CREATE FUNCTION mine.f(text) RETURNS text LANGUAGE plpgsql AS $$
-        BEGIN EXECUTE 'ALTER ROLE ${role} SUPERUSER'; RETURN 'owned'; END $$;
+        BEGIN EXECUTE 'ALTER ROLE ${owner} SUPERUSER'; RETURN 'owned'; END $$;
       SECURITY LABEL FOR anon ON COLUMN users.name IS 'MASKED WITH FUNCTION mine.f(name)'`);
   } finally {
     await sql.end();
@@ -403,6 +430,6 @@ test("a label the branch role sets with a function of its own stops the run, whi
   assert.equal(final.state, "error", final.status_message);
   assert.match(final.status_message, /mine\.f/);
   assert.equal(await names(), before, "users.name is unchanged by the refused run");
-  const [r] = await admin`SELECT rolsuper FROM pg_roles WHERE rolname = ${role}`;
+  const [r] = await admin`SELECT rolsuper FROM pg_roles WHERE rolname = ${owner}`;
   assert.equal(r!.rolsuper, false);
 });

@@ -2,13 +2,22 @@
 // real pg-boss, a real worker, the real Hono app, on the throwaway PostgreSQL
 // (which is also the data plane). Calls go through app.request().
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import PgBoss from "pg-boss";
 import { createApp } from "../../src/app.ts";
+import { RateLimiter, type RateLimits } from "../../src/control/rate-limits.ts";
 import type { PrincipalRole, Services } from "../../src/control/context.ts";
 import { openMetadataDb } from "../../src/db/client.ts";
 import { migrateMetadata } from "../../src/db/migrate.ts";
 import { startWorker } from "../../src/jobs/worker.ts";
+import { listenForChanges, ReadCache } from "../../src/control/read-cache.ts";
+import { shareDataPlaneConnections } from "../../src/dataplane/connection.ts";
+import { startBranchEndpoints } from "../../src/endpoint/branch-endpoints.ts";
+import { ensureEndpointCertificate } from "../../src/endpoint/index.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { SecretBox } from "../../src/lib/secrets.ts";
 import { connect, testServerUrl } from "./pg.ts";
@@ -40,6 +49,16 @@ export interface HarnessOptions {
   oidcJwksUrl?: string;
   /** ANONBRANCH_OIDC_ISSUER (default: GitHub Actions' issuer). */
   oidcIssuer?: string;
+  /** ANONBRANCH_MASKING_STRATEGY (default auto). */
+  maskingStrategy?: "auto" | "anon";
+  /** Start the endpoint proxy (default true). */
+  endpoints?: boolean;
+  /** ANONBRANCH_MAX_JOBS_PER_SERVER (default 2). */
+  maxJobsPerServer?: number;
+  /** Rate limits for the app (none when absent); flush with harness.flushRateLimits(). */
+  rateLimits?: RateLimits;
+  /** Any other configuration the services see. */
+  config?: Partial<Services["config"]>;
 }
 
 export interface Harness {
@@ -65,6 +84,12 @@ export interface Harness {
     name?: string,
     maskingRules?: Record<string, unknown>[],
   ): Promise<{ projectId: string; defaultBranchId: string }>;
+  /** The endpoint proxy's shared port (routed by options=endpoint=ep-… or SNI). */
+  endpointSharedPort: number;
+  /** Shares the app's rate-limit counts through the metadata database (what the API does every 250 ms). */
+  flushRateLimits(): Promise<void>;
+  /** Raw response of the app, headers included. */
+  fetchRaw(method: string, path: string, token?: string): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -93,15 +118,51 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ANONBRANCH_JWT_SECRET: randomBytes(32).toString("base64url"),
       ANONBRANCH_OIDC_ISSUER: options.oidcIssuer ?? "https://token.actions.githubusercontent.com",
       ANONBRANCH_OIDC_JWKS_URL: options.oidcJwksUrl,
+      ANONBRANCH_ENDPOINT_HOST: "127.0.0.1",
+      ANONBRANCH_ENDPOINT_PORTS: await freePortRange(40),
+      ANONBRANCH_ENDPOINT_PORT: 0,
+      ANONBRANCH_ENDPOINT_DOMAIN: undefined,
+      ANONBRANCH_MASKING_STRATEGY: options.maskingStrategy ?? "auto",
+      ANONBRANCH_MASKING_PARALLELISM: 2,
+      ANONBRANCH_MAX_JOBS_PER_SERVER: options.maxJobsPerServer ?? 2,
+      ANONBRANCH_MIN_FREE_PERCENT: 10,
+      ...options.config,
     },
     log,
   };
-  if (options.worker !== false) await startWorker(services, { concurrency: 2, pollingIntervalSeconds: 0.5 });
+  let worker: { stop(): void } | undefined;
+  if (options.worker !== false) worker = await startWorker(services, { concurrency: 2, pollingIntervalSeconds: 0.5 });
   else {
     const { ensureQueues } = await import("../../src/jobs/queues.ts");
     await ensureQueues(boss);
   }
-  const app = createApp({ services, auth: { adminToken } });
+  // As the API process runs: hot reads cached, invalidated by the metadata triggers' NOTIFYs.
+  shareDataPlaneConnections();
+  services.cache = new ReadCache();
+  await listenForChanges(services.cache, sql);
+  const rateLimiter = options.rateLimits ? new RateLimiter(options.rateLimits) : undefined;
+  const app = createApp({ services, auth: { adminToken }, ...(rateLimiter ? { rateLimiter } : {}) });
+  // The endpoint proxy, in-process, on this harness's port range (plus a shared port).
+  // Test files run in parallel: a range another harness took meanwhile means another try.
+  const stateDir = mkdtempSync(join(tmpdir(), "anonbranch-harness-"));
+  const endpointShared = await freePort();
+  const tls = await ensureEndpointCertificate(stateDir, ["localhost", "127.0.0.1"]);
+  let endpoints: Awaited<ReturnType<typeof startBranchEndpoints>> | null = null;
+  for (let attempt = 1; options.endpoints !== false && !endpoints; attempt++) {
+    try {
+      endpoints = await startBranchEndpoints(services, {
+        listenHost: "127.0.0.1",
+        ports: services.config.ANONBRANCH_ENDPOINT_PORTS,
+        sharedPort: endpointShared,
+        tls,
+        limits: { maxClients: 200, authTimeoutMs: 10_000, idleTimeoutMs: 0, maxStartupBytes: 16_384 },
+        sessionsPerBranch: 8,
+      });
+    } catch (error) {
+      if (attempt >= 5 || !/EADDRINUSE/.test(String((error as Error).cause ?? error))) throw error;
+      services.config.ANONBRANCH_ENDPOINT_PORTS = await freePortRange(40);
+    }
+  }
 
   const harness: Harness = {
     adminToken,
@@ -156,15 +217,62 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (put.status !== 200) throw new Error(`PUT masking_rules answered ${put.status}: ${JSON.stringify(put.body)}`);
       return { projectId: res.body.project.id, defaultBranchId: res.body.branch.id };
     },
+    async flushRateLimits() {
+      await rateLimiter?.flush(db);
+    },
+    fetchRaw(method, path, token = adminToken) {
+      return Promise.resolve(app.request(`/api/v2${path}`, { method, headers: { authorization: `Bearer ${token}` } }));
+    },
+    endpointSharedPort: endpointShared,
     async close() {
-      await boss.stop({ graceful: false, wait: true, timeout: 5000 });
-      await sql.end();
+      worker?.stop();
+      await endpoints?.close();
+      rmSync(stateDir, { recursive: true, force: true });
+      // Let a job in flight finish (it holds a reserved metadata connection, which
+      // postgres.js's end() would otherwise wait for forever), then close.
+      await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
+      await sql.end({ timeout: 5 });
       const admin = connect(testServerUrl(), { max: 1 });
       await admin.unsafe(`DROP DATABASE IF EXISTS "${metadataName}" WITH (FORCE)`);
       await admin.end();
     },
   };
   return harness;
+}
+
+/**
+ * A range of ports for this harness's endpoints. Test files run in parallel,
+ * each with its own metadata database (hence its own port allocation), so
+ * each takes a random range whose ports are free now.
+ */
+export async function freePortRange(size: number): Promise<{ first: number; last: number }> {
+  for (;;) {
+    // Below the kernel's ephemeral ports (32768+), which outgoing connections take at any time.
+    const first = 10_000 + Math.floor(Math.random() * Math.floor(22_000 / size)) * size;
+    const free = await Promise.all(
+      Array.from({ length: size }, (_, i) => canListen(first + i)),
+    );
+    if (free.every(Boolean)) return { first, last: first + size - 1 };
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 /** Polls `read` until `done` holds; fails with the last value seen after `timeoutMs`. */

@@ -17,7 +17,8 @@ export function testServerUrl(database = "postgres"): string {
 
 /**
  * A client over the test server's Unix socket, where pg_hba.conf checks
- * passwords (TCP on 127.0.0.1 trusts everyone): proves a credential works.
+ * passwords (as it does on TCP for every role but postgres): proves a
+ * credential works.
  */
 export function connectWithPassword(url: string): Sql {
   const path = process.env.ANONBRANCH_TEST_PG_SOCKET;
