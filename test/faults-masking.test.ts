@@ -54,7 +54,7 @@ test("5 restarts during masking: the service stays up, every branch ends anonymi
 
   // The client: polls every branch's status until told to stop, keeping every answer.
   const seen = new Map<string, number>();
-  const latest = new Map<string, { state: string; status_message: string }>();
+  const latest = new Map<string, { state: string; status_message: string; last_run?: { started_at?: string } }>();
   const waitingMessages = new Set<string>();
   let polling = true;
   const client = (async () => {
@@ -76,16 +76,23 @@ test("5 restarts during masking: the service stays up, every branch ends anonymi
     }
   })();
 
-  const masking = () => ids.some((id) => latest.get(id)?.state === "anonymizing" && latest.get(id)!.status_message.startsWith("Anonymizing table"));
+  // A restart hits an attempt at masking; the next restart waits for a new attempt
+  // (a fresh last_run.started_at), not for the status the dead attempt left behind.
+  const hit = new Map<string, string | undefined>();
+  const maskingNow = () =>
+    ids.filter((id) => {
+      const b = latest.get(id);
+      return b?.state === "anonymizing" && b.status_message.startsWith("Anonymizing table") && (!hit.has(id) || hit.get(id) !== b.last_run?.started_at);
+    });
   const modes = ["fast", "immediate", "fast", "immediate", "fast"] as const;
   for (const [i, mode] of modes.entries()) {
     const deadline = Date.now() + 120_000;
-    while (!masking()) {
-      if (Date.now() > deadline) assert.fail(`restart ${i + 1}: no branch reached masking; last: ${JSON.stringify([...latest.values()])}`);
+    while (maskingNow().length === 0) {
+      if (Date.now() > deadline) assert.fail(`restart ${i + 1}: no branch reached masking again; last: ${JSON.stringify([...latest.values()])}`);
       await delay(20);
     }
+    for (const id of maskingNow()) hit.set(id, latest.get(id)!.last_run?.started_at);
     await cluster.restart(mode);
-    latest.clear(); // wait for fresh evidence of masking after the restart
   }
 
   const deadline = Date.now() + 240_000;
@@ -98,14 +105,16 @@ test("5 restarts during masking: the service stays up, every branch ends anonymi
 
   const partRestarts = s.partExits().filter((l) => l.includes("exited; restarting"));
   const logLines = s.output.join("").split("\n");
-  t.diagnostic(
-    `jobs rescheduled after an outage: ${logLines.filter((l) => l.includes("rescheduled after an outage")).length}; resumed by maintenance: ${logLines.filter((l) => l.includes("resumed interrupted jobs")).length}`,
-  );
+  const rescheduled = logLines.filter((l) => l.includes("rescheduled after an outage")).length;
+  const resumed = logLines.filter((l) => l.includes("resumed interrupted jobs")).length;
+  t.diagnostic(`jobs rescheduled after an outage: ${rescheduled}; resumed by maintenance: ${resumed}`);
   t.diagnostic(`client saw ${JSON.stringify(Object.fromEntries(seen))}; parts restarted by the supervisor: ${partRestarts.length}`);
   for (const id of ids) assert.equal(latest.get(id)!.state, "anonymized", `${id}: ${latest.get(id)!.status_message}`);
   const statuses = [...seen.keys()].sort();
   assert.ok(statuses.every((k) => k === "200" || k === "503"), `the client saw ${JSON.stringify(Object.fromEntries(seen))}\n${s.partExits().join("\n")}`);
-  assert.ok((seen.get("503") ?? 0) > 0, "the restarts were seen by the client as 503s");
+  // Every restart cut a masking job short, and each came back. (Whether the client saw a 503
+  // depends on whether it asked during the outage or was answered from the API's cache.)
+  assert.ok(rescheduled + resumed >= modes.length, `jobs brought back: ${rescheduled} rescheduled, ${resumed} resumed`);
   // While a job waited for the server to come back, its branch said so.
   assert.ok(
     [...waitingMessages].some((m) => /^Waiting for the (metadata database|data-plane server \S+) to be reachable again \(.+\); retry \d+ in \d+ s$/.test(m)),

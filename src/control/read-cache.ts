@@ -8,6 +8,9 @@
 // API creates one; without it (Workers, the worker) every read goes to the
 // database.
 
+import { randomUUID } from "node:crypto";
+import type postgres from "postgres";
+
 /** The channel the metadata tables' triggers NOTIFY on. */
 export const CHANGES_CHANNEL = "anonbranch_changes";
 
@@ -46,6 +49,11 @@ export class ReadCache {
     this.#entries.clear();
   }
 
+  /** Whether entries are kept: the change notifications are known to arrive. */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
   /** Nothing is kept unless a listener for the change notifications is up. */
   setListening(listening: boolean): void {
     this.#listening = listening;
@@ -53,16 +61,86 @@ export class ReadCache {
   }
 }
 
-interface Listener {
-  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<unknown>;
+/** How often each API process checks that the change notifications still reach it. */
+const HEARTBEAT_MS = 1_000;
+/** Its own heartbeat not heard for this long: the cache is off and the process subscribes again. */
+const SILENCE_MS = 2_500;
+const HEARTBEAT_PREFIX = "heartbeat:";
+
+interface Logs {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Hooks a cache to the change notifications of the metadata database. */
-export async function listenForChanges(cache: ReadCache, sql: Listener): Promise<void> {
-  await sql.listen(
-    CHANGES_CHANNEL,
-    () => cache.invalidate(),
-    // Called on every (re)subscription: notifications may have been missed meanwhile.
-    () => cache.setListening(true),
-  );
+export interface ChangeListener {
+  stop(): Promise<void>;
+}
+
+/**
+ * Hooks a cache to the change notifications of the metadata database.
+ *
+ * A subscription can die without a word: the driver subscribes again after
+ * its connection closes, but an attempt made while the server is still
+ * shutting down fails and leaves the channel dead for that client. So the
+ * process NOTIFYs itself a heartbeat every second, and the cache keeps
+ * entries only while its own heartbeats come back. A silence turns the cache
+ * off (every read goes to the database) and subscribes again on a new
+ * connection (`connect`: one small client each time), until heartbeats are heard.
+ */
+export async function listenForChanges(cache: ReadCache, connect: () => postgres.Sql, log?: Logs): Promise<ChangeListener> {
+  const token = `${HEARTBEAT_PREFIX}${randomUUID()}`;
+  let client: postgres.Sql | undefined;
+  let generation = 0;
+  let trusted = false;
+  let lastHeard = 0;
+  let lastSubscribed = 0;
+  let stopped = false;
+
+  const beat = () => {
+    if (stopped || !client) return;
+    client`select pg_catalog.pg_notify(${CHANGES_CHANNEL}, ${token})`.catch(() => {}); // the server is away: the silence says so
+  };
+  const heard = (mine: number) => (payload: string) => {
+    if (mine !== generation) return; // a subscription given up on
+    if (!payload.startsWith(HEARTBEAT_PREFIX)) return cache.invalidate();
+    if (payload !== token) return; // another process's heartbeat
+    lastHeard = Date.now();
+    if (trusted) return;
+    trusted = true;
+    cache.setListening(true);
+    if (mine > 1) log?.info("change notifications heard again; API reads are cached again");
+  };
+  const subscribe = async () => {
+    const mine = ++generation;
+    lastSubscribed = Date.now();
+    client?.end({ timeout: 1 }).catch(() => {});
+    client = connect();
+    // On every (re)subscription notifications may have been missed: forget, and check at once.
+    await client.listen(CHANGES_CHANNEL, heard(mine), () => {
+      cache.invalidate();
+      beat();
+    });
+  };
+
+  cache.setListening(false);
+  await subscribe();
+  const timer = setInterval(() => {
+    if (Date.now() - Math.max(lastHeard, lastSubscribed) > SILENCE_MS) {
+      if (trusted) {
+        trusted = false;
+        cache.setListening(false);
+        log?.warn(`change notifications not heard for ${SILENCE_MS / 1000} s; API reads go to the database until they are`);
+      }
+      subscribe().catch(() => {}); // tried again after the next silence
+    }
+    beat();
+  }, HEARTBEAT_MS);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await client?.end({ timeout: 1 }).catch(() => {});
+    },
+  };
 }

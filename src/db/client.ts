@@ -16,3 +16,8 @@ export function openMetadataDb(url: string, max = 10): MetadataDb {
   const sql = postgres(url, { max, connect_timeout: 10, onnotice: () => {}, connection: { application_name: "anonbranch" } });
   return { sql, db: drizzle(sql, { schema }) };
 }
+
+/** One connection that only LISTENs for the metadata tables' change notifications (src/control/read-cache.ts). */
+export function openChangeListener(url: string): postgres.Sql {
+  return postgres(url, { max: 1, connect_timeout: 10, idle_timeout: 0, onnotice: () => {}, connection: { application_name: "anonbranch-changes" } });
+}

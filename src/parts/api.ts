@@ -6,6 +6,7 @@ import { createApp } from "../app.ts";
 import type { Config } from "../config.ts";
 import { RateLimiter } from "../control/rate-limits.ts";
 import { listenForChanges, ReadCache } from "../control/read-cache.ts";
+import { openChangeListener } from "../db/client.ts";
 import { shareDataPlaneConnections } from "../dataplane/connection.ts";
 import type { Logger } from "../lib/log.ts";
 import { bootServices, type Secrets } from "./boot.ts";
@@ -22,7 +23,7 @@ export async function runApi(config: Config, secrets: Secrets, log: Logger): Pro
   // Status, branch and API-key reads served from memory, kept correct by the metadata triggers' NOTIFYs.
   shareDataPlaneConnections();
   services.cache = new ReadCache();
-  await listenForChanges(services.cache, metadata.sql);
+  const changes = await listenForChanges(services.cache, () => openChangeListener(config.DATABASE_URL), log);
   const rateLimiter = new RateLimiter({
     perMinute: config.ANONBRANCH_RATE_LIMIT_PER_MINUTE,
     burstPerSecond: config.ANONBRANCH_RATE_LIMIT_BURST_PER_SECOND,
@@ -47,6 +48,7 @@ export async function runApi(config: Config, secrets: Secrets, log: Logger): Pro
       clearInterval(flusher);
       await rateLimiter.flush(services.db).catch(() => {});
       await services.boss.stop({ graceful: false, wait: true, timeout: 5_000 }).catch(() => {});
+      await changes.stop();
       await metadata.sql.end({ timeout: 5 });
     },
   };

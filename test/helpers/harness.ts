@@ -11,7 +11,7 @@ import PgBoss from "pg-boss";
 import { createApp } from "../../src/app.ts";
 import { RateLimiter, type RateLimits } from "../../src/control/rate-limits.ts";
 import type { PrincipalRole, Services } from "../../src/control/context.ts";
-import { openMetadataDb } from "../../src/db/client.ts";
+import { openChangeListener, openMetadataDb } from "../../src/db/client.ts";
 import { migrateMetadata } from "../../src/db/migrate.ts";
 import { startWorker } from "../../src/jobs/worker.ts";
 import { listenForChanges, ReadCache } from "../../src/control/read-cache.ts";
@@ -139,7 +139,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // As the API process runs: hot reads cached, invalidated by the metadata triggers' NOTIFYs.
   shareDataPlaneConnections();
   services.cache = new ReadCache();
-  await listenForChanges(services.cache, sql);
+  const changes = await listenForChanges(services.cache, () => openChangeListener(metadataUrl));
   const rateLimiter = options.rateLimits ? new RateLimiter(options.rateLimits) : undefined;
   const app = createApp({ services, auth: { adminToken }, ...(rateLimiter ? { rateLimiter } : {}) });
   // The endpoint proxy, in-process, on this harness's port range (plus a shared port).
@@ -231,6 +231,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       // Let a job in flight finish (it holds a reserved metadata connection, which
       // postgres.js's end() would otherwise wait for forever), then close.
       await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
+      await changes.stop();
       await sql.end({ timeout: 5 });
       const admin = connect(testServerUrl(), { max: 1 });
       await admin.unsafe(`DROP DATABASE IF EXISTS "${metadataName}" WITH (FORCE)`);
