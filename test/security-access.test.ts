@@ -68,16 +68,7 @@ async function tryConnect(database: string, role: string, password = ""): Promis
   const url = new URL(testServerUrl(database));
   url.username = role;
   url.password = password;
-  const sql = connect(url.toString(), { max: 1, connect_timeout: 5 });
-  try {
-    await sql`SELECT 1`;
-    return { ok: true };
-  } catch (error) {
-    const e = error as { code?: string; message?: string };
-    return { ok: false, code: e.code ?? "?", message: e.message ?? String(error) };
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
+  return attemptOn(connect(url.toString(), { max: 1, connect_timeout: 5 }));
 }
 
 // What PostgreSQL says when it refuses a connection for lack of access (or
@@ -222,6 +213,7 @@ test("nobody but the worker connects to a branch database before it is anonymize
   }
 });
 
+/** Runs one query on `sql`, then ends it: whether the connection was admitted. */
 async function attemptOn(sql: Sql): Promise<Attempt> {
   try {
     await sql`SELECT 1`;

@@ -5,16 +5,11 @@
 // yaml Document API into the existing file, so comments and order survive.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Document, isMap, isScalar, LineCounter, parseDocument, Scalar, YAMLMap, type Node } from "yaml";
+import type { MaskingRule } from "../masking/types.ts";
 import { usageError } from "./exit.ts";
 
-export interface Rule {
-  database_name: string;
-  schema_name: string;
-  table_name: string;
-  column_name: string;
-  masking_function?: string | null;
-  masking_value?: string | null;
-}
+/** A rule as the API takes and gives it. */
+export type Rule = MaskingRule;
 
 export interface NotSensitive {
   database_name: string;
