@@ -19,12 +19,18 @@ type EndpointConfig = Pick<
 const PORT_LOCK = 0x706f7274; // "port"
 
 /**
- * The lowest port of the range that no live branch holds. Serialised by a
- * transaction-level advisory lock, so concurrent creates never pick the same.
+ * The transaction-level advisory lock that serialises port allocation, as an
+ * expression, so that a caller can take it in one statement with its others
+ * (always in the same order, so two callers never deadlock).
  */
-export async function allocateEndpointPort(tx: Tx, config: EndpointConfig): Promise<number> {
+export const endpointPortsLock = sql`pg_catalog.pg_advisory_xact_lock(${PORT_LOCK})`;
+
+/**
+ * The lowest port of the range that no live branch holds. The caller holds
+ * endpointPortsLock, so concurrent creates never pick the same.
+ */
+export async function freeEndpointPort(tx: Tx, config: EndpointConfig): Promise<number> {
   const { first, last } = config.ANONBRANCH_ENDPOINT_PORTS;
-  await tx.execute(sql`SELECT pg_catalog.pg_advisory_xact_lock(${PORT_LOCK})`);
   const rows = await tx.execute<{ port: number }>(sql`
     SELECT p AS port FROM pg_catalog.generate_series(${first}::int, ${last}::int) AS p
     WHERE NOT EXISTS (SELECT 1 FROM branches b WHERE b.endpoint_port = p AND b.deleted_at IS NULL)
@@ -47,7 +53,8 @@ export async function assignMissingEndpointPorts(svc: Services): Promise<number>
     .where(and(isNull(branches.endpointPort), isNull(branches.deletedAt), isNotNull(branches.anonState)));
   for (const { id } of missing) {
     await svc.db.transaction(async (tx) => {
-      const port = await allocateEndpointPort(tx, svc.config);
+      await tx.execute(sql`SELECT ${endpointPortsLock}`);
+      const port = await freeEndpointPort(tx, svc.config);
       await tx.update(branches).set({ endpointPort: port }).where(and(eq(branches.id, id), isNull(branches.endpointPort)));
     });
   }

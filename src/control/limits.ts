@@ -13,6 +13,7 @@ import type { Tx } from "../db/client.ts";
 import { branches, dataPlaneServers, projects, type ProjectSettings } from "../db/schema.ts";
 import type { CloneRoom } from "../dataplane/server-health.ts";
 import { DomainError } from "../lib/errors.ts";
+import { settleInOrder } from "../lib/settle.ts";
 import type { Services } from "./context.ts";
 
 const LIMITS_LOCK = 0x6c696d74; // "limt"
@@ -23,19 +24,37 @@ const refused = (code: string, message: string) => new DomainError("invalid", co
 type Project = { id: string; host: string; port: number; settings: ProjectSettings };
 
 /**
- * Refuses a copy of `room.parentBytes` that would break a limit. Serialised
- * per server (an advisory lock held to the end of `tx`), so N simultaneous
- * requests cannot each see room for one more copy.
+ * The lock that serialises the limit checks of one server, as an expression
+ * (a caller takes it in one statement with its other locks, in a fixed order),
+ * so N simultaneous requests cannot each see room for one more copy.
+ */
+export const cloneLimitsLock = (project: Pick<Project, "host" | "port">) =>
+  sql`pg_catalog.pg_advisory_xact_lock(${LIMITS_LOCK}, pg_catalog.hashtext(${`${project.host}:${project.port}`}))`;
+
+/**
+ * Refuses a copy of `room.parentBytes` that would break a limit. The caller
+ * holds cloneLimitsLock to the end of `tx`. The counts are read at once
+ * (pipelined: one round trip), then checked in order.
  */
 export async function assertCloneFits(svc: Services, tx: Tx, project: Project, room: CloneRoom): Promise<void> {
   const server = `${project.host}:${project.port}`;
-  await tx.execute(sql`SELECT pg_catalog.pg_advisory_xact_lock(${LIMITS_LOCK}, pg_catalog.hashtext(${server}))`);
   const size = room.parentBytes;
-
-  const [mine] = await tx
-    .select({ n: sql<number>`count(*)::int`, bytes: sql<number>`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint` })
-    .from(branches)
-    .where(and(eq(branches.projectId, project.id), isNull(branches.deletedAt), eq(branches.isDefault, false)));
+  const onServer = and(eq(projects.host, project.host), eq(projects.port, project.port), isNull(branches.deletedAt));
+  const bytes = sql<number>`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint`;
+  const [[mine], [budget], [all], [pending]] = await settleInOrder([
+    tx
+      .select({ n: sql<number>`count(*)::int`, bytes })
+      .from(branches)
+      .where(and(eq(branches.projectId, project.id), isNull(branches.deletedAt), eq(branches.isDefault, false))),
+    tx
+      .select({ bytes: dataPlaneServers.storageBudgetBytes })
+      .from(dataPlaneServers)
+      .where(and(eq(dataPlaneServers.host, project.host), eq(dataPlaneServers.port, project.port))),
+    // What branch copies on the server use (against its budget), and what copies accepted but not cloned
+    // yet will take (against its free space: a burst must not each see the same free space).
+    tx.select({ bytes }).from(branches).innerJoin(projects, eq(projects.id, branches.projectId)).where(and(onServer, eq(branches.isDefault, false))),
+    tx.select({ bytes }).from(branches).innerJoin(projects, eq(projects.id, branches.projectId)).where(and(onServer, eq(branches.anonState, "created"))),
+  ]);
   const quota = project.settings.quota ?? {};
   if (quota.max_branches != null && mine!.n >= quota.max_branches) {
     throw refused(
@@ -51,16 +70,7 @@ export async function assertCloneFits(svc: Services, tx: Tx, project: Project, r
     );
   }
 
-  const [budget] = await tx
-    .select({ bytes: dataPlaneServers.storageBudgetBytes })
-    .from(dataPlaneServers)
-    .where(and(eq(dataPlaneServers.host, project.host), eq(dataPlaneServers.port, project.port)));
   if (budget?.bytes != null) {
-    const [all] = await tx
-      .select({ bytes: sql<number>`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint` })
-      .from(branches)
-      .innerJoin(projects, eq(projects.id, branches.projectId))
-      .where(and(eq(projects.host, project.host), eq(projects.port, project.port), isNull(branches.deletedAt), eq(branches.isDefault, false)));
     const usedOnServer = Number(all!.bytes);
     if (usedOnServer + size > budget.bytes) {
       throw refused(
@@ -72,12 +82,6 @@ export async function assertCloneFits(svc: Services, tx: Tx, project: Project, r
 
   if (room.freeBytes !== null && room.totalBytes !== null) {
     const keep = Math.ceil((room.totalBytes * svc.config.ANONBRANCH_MIN_FREE_PERCENT) / 100);
-    // Copies accepted but not cloned yet will take their room too: a burst must not each see the same free space.
-    const [pending] = await tx
-      .select({ bytes: sql<number>`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint` })
-      .from(branches)
-      .innerJoin(projects, eq(projects.id, branches.projectId))
-      .where(and(eq(projects.host, project.host), eq(projects.port, project.port), isNull(branches.deletedAt), eq(branches.anonState, "created")));
     const free = room.freeBytes - Number(pending!.bytes);
     if (free - size < keep) {
       throw refused(

@@ -35,7 +35,13 @@ export async function branchDatabaseRows(db: Services["db"] | Tx, branchId: stri
   return db.select().from(branchDatabases).where(eq(branchDatabases.branchId, branchId)).orderBy(asc(branchDatabases.id));
 }
 
-/** Introspects each (logical → physical) database; keyed by logical name. */
+/**
+ * Introspects each (logical → physical) database; keyed by logical name. With
+ * maxAgeMs, a read at most that old may answer instead; one past half that
+ * age answers and is read again in the background, so a steady stream of
+ * creates never waits for the parent (a connection to it waits while the
+ * worker clones it: CREATE DATABASE … TEMPLATE locks it).
+ */
 export async function loadCatalogs(
   sourceUri: string,
   databases: DatabaseRow[],
@@ -44,16 +50,30 @@ export async function loadCatalogs(
   const catalogs: Record<string, DatabaseCatalog> = {};
   for (const d of databases) {
     const key = `${createHash("sha256").update(sourceUri).digest("hex")}/${d.physicalName}/${d.name}`;
+    const read = () => {
+      const at = Date.now(); // the schema as of when the read began
+      return withDataPlane(sourceUri, d.physicalName, (sql) => introspectDatabase(sql, d.name)).then((catalog) => remember(key, catalog, at));
+    };
     const hit = recentCatalogs.get(key);
-    if (options.maxAgeMs && hit && Date.now() - hit.at <= options.maxAgeMs) {
+    const age = hit ? Date.now() - hit.at : Infinity;
+    if (options.maxAgeMs && hit && age <= options.maxAgeMs) {
       catalogs[d.name] = hit.catalog;
+      if (age > options.maxAgeMs / 2 && !refreshing.has(key)) {
+        refreshing.add(key);
+        // A failed refresh changes nothing: the next request past the age reads synchronously and reports it.
+        void read().catch(() => {}).finally(() => refreshing.delete(key));
+      }
       continue;
     }
-    catalogs[d.name] = await withDataPlane(sourceUri, d.physicalName, (sql) => introspectDatabase(sql, d.name));
-    if (recentCatalogs.size >= 1_000) recentCatalogs.clear();
-    recentCatalogs.set(key, { catalog: catalogs[d.name]!, at: Date.now() });
+    catalogs[d.name] = await read();
   }
   return catalogs;
+}
+
+function remember(key: string, catalog: DatabaseCatalog, at: number): DatabaseCatalog {
+  if (recentCatalogs.size >= 1_000) recentCatalogs.clear();
+  recentCatalogs.set(key, { catalog, at });
+  return catalog;
 }
 
 /**
@@ -63,6 +83,7 @@ export async function loadCatalogs(
  * validates against a fresh read of the branch itself (label-import.ts).
  */
 const recentCatalogs = new Map<string, { catalog: DatabaseCatalog; at: number }>();
+const refreshing = new Set<string>();
 export const API_CATALOG_MAX_AGE_MS = 10_000;
 
 /**
@@ -78,8 +99,12 @@ export async function validateRulesFor(
 ): Promise<void> {
   const source = hasDatabases(branch as BranchRow) ? branch.id : branch.parentId;
   if (!source) throw invalid("the branch has no parent to validate masking rules against");
+  await validateRulesOn(svc, project, await branchDatabaseRows(tx, source), rules);
+}
+
+/** Validates rules against these databases' schemas (a recent read first, a fresh one before any refusal). */
+export async function validateRulesOn(svc: Services, project: ProjectRow, databases: DatabaseRow[], rules: MaskingRule[]): Promise<void> {
   const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
-  const databases = await branchDatabaseRows(tx, source);
   let problems = await validateMaskingRules(rules, await loadCatalogs(sourceUri, databases, { maxAgeMs: API_CATALOG_MAX_AGE_MS }));
   // A refusal is never made on a catalog read earlier: the schema may have just changed.
   if (problems.length > 0) problems = await validateMaskingRules(rules, await loadCatalogs(sourceUri, databases));
@@ -103,15 +128,15 @@ export async function storedRules(db: Services["db"] | Tx, branchId: string): Pr
   return rows.map(toRule);
 }
 
-type RuleSource = "api" | "sql";
+type RuleSource = "api" | "sql" | ((rule: MaskingRule) => "api" | "sql");
 
-export async function storeRules(
-  tx: Tx,
-  branchId: string,
-  rules: MaskingRule[],
-  source: RuleSource | ((rule: MaskingRule) => RuleSource) = "api",
-): Promise<void> {
+export async function storeRules(tx: Tx, branchId: string, rules: MaskingRule[], source: RuleSource = "api"): Promise<void> {
   await tx.delete(maskingRules).where(eq(maskingRules.branchId, branchId));
+  await insertRules(tx, branchId, rules, source);
+}
+
+/** Adds rules to a branch that has none (a new one). */
+export async function insertRules(tx: Tx, branchId: string, rules: MaskingRule[], source: RuleSource = "api"): Promise<void> {
   if (rules.length === 0) return;
   await tx.insert(maskingRules).values(
     rules.map((r, position) => ({
