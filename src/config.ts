@@ -15,7 +15,9 @@ const ConfigSchema = z.object({
   /** JWKS of that issuer (GitHub: <issuer>/.well-known/jwks); OIDC tokens are refused while unset. */
   ANONBRANCH_OIDC_JWKS_URL: z.string().url().optional(),
   ANONBRANCH_STATE_DIR: z.string().default(".anonbranch"),
-  ANONBRANCH_CLONE_STRATEGY: z.enum(["FILE_COPY", "WAL_LOG"]).default("FILE_COPY"),
+  /** CREATE DATABASE … STRATEGY; auto: WAL_LOG for parents up to ANONBRANCH_CLONE_WAL_LOG_MAX_MB, FILE_COPY above (src/dataplane/clone.ts). */
+  ANONBRANCH_CLONE_STRATEGY: z.enum(["auto", "FILE_COPY", "WAL_LOG"]).default("auto"),
+  ANONBRANCH_CLONE_WAL_LOG_MAX_MB: z.coerce.number().min(0).default(64),
   ANONBRANCH_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** auto: one-pass rewrite where a table allows it, anon.anonymize_table() + VACUUM FULL elsewhere; anon: always the latter. */
   ANONBRANCH_MASKING_STRATEGY: z.enum(["auto", "anon"]).default("auto"),

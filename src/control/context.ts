@@ -26,6 +26,7 @@ export interface Services {
   config: Pick<
     Config,
     | "ANONBRANCH_CLONE_STRATEGY"
+    | "ANONBRANCH_CLONE_WAL_LOG_MAX_MB"
     | "ANONBRANCH_CI_MAX_TTL_SECONDS"
     | "ANONBRANCH_DEFAULT_TTL_SECONDS"
     | "ANONBRANCH_JWT_SECRET"

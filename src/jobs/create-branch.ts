@@ -66,9 +66,13 @@ export async function initialize(svc: Services, ctx: JobContext): Promise<string
         current = `cloning database ${d.name}`;
         if (!d.parentPhysicalName) throw new Error(`the parent branch has no database ${d.name}`);
         await setStatus(svc, branch.id, `Cloning database ${d.name} (${i + 1}/${databases.length})`);
-        await cloneWhenParentIsFree(svc, branch.id, () =>
-          cloneDatabase(admin, d.parentPhysicalName!, d.physicalName, svc.config.ANONBRANCH_CLONE_STRATEGY),
+        const strategy = await cloneWhenParentIsFree(svc, branch.id, () =>
+          cloneDatabase(admin, d.parentPhysicalName!, d.physicalName, {
+            strategy: svc.config.ANONBRANCH_CLONE_STRATEGY,
+            walLogMaxMb: svc.config.ANONBRANCH_CLONE_WAL_LOG_MAX_MB,
+          }),
         );
+        if (strategy) svc.log.info("database cloned", { branch_id: branch.id, database: d.name, strategy });
         crashPoint("after-clone");
         current = `preparing database ${d.name}`;
         await grantMaskerConnect(admin, d.physicalName, roles.masker);
@@ -97,13 +101,12 @@ export async function initialize(svc: Services, ctx: JobContext): Promise<string
  * CREATE DATABASE … TEMPLATE fails while anyone is connected to the parent.
  * Wait with backoff and say so; the parent's sessions are never terminated.
  */
-async function cloneWhenParentIsFree(svc: Services, branchId: string, clone: () => Promise<void>): Promise<void> {
+async function cloneWhenParentIsFree<T>(svc: Services, branchId: string, clone: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + BUSY_PARENT_WAIT_MS;
   let delay = 500;
   for (;;) {
     try {
-      await clone();
-      return;
+      return await clone();
     } catch (error) {
       if (!(error instanceof ParentBusyError) || Date.now() > deadline) throw error;
       await setStatus(svc, branchId, error.message);

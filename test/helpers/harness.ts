@@ -112,7 +112,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     boss,
     secrets: new SecretBox(secretKey),
     config: {
-      ANONBRANCH_CLONE_STRATEGY: "FILE_COPY",
+      ANONBRANCH_CLONE_STRATEGY: "auto",
+      ANONBRANCH_CLONE_WAL_LOG_MAX_MB: 64,
       ANONBRANCH_CI_MAX_TTL_SECONDS: 3600,
       ANONBRANCH_DEFAULT_TTL_SECONDS: 0,
       ANONBRANCH_JWT_SECRET: randomBytes(32).toString("base64url"),
