@@ -76,56 +76,90 @@ for (const [name, path, token] of routes) {
   console.log(`  ${name.padEnd(44)} ${m.toFixed(0).padStart(6)} req/s (p99 ${median(route.map((x) => x.p99))} ms) vs /healthz ${b.toFixed(0).padStart(6)} req/s: ${(m / b).toFixed(2)}x${bad ? `  (${bad} errors or non-2xx)` : ""}`);
 }
 
-// Creating branches (BENCH_CREATES in a row): first with nothing else running (the baseline), then while another (large)
-// branch is being masked. Each create also starts its own clone and masking in the worker.
+// Create latency (BENCH_CREATES calls after 5 not counted), from a client process of its own (bench/create-client.ts):
+// paced (each create's own clone finished before the next call) with nothing else running: the baseline; paced while
+// a large branch is cloned and masked over and over (the issue's case); and in a burst, the worker's queue of clones
+// growing for the whole run, while the large branch is masked.
 const createdIds: string[] = [];
 const creates = Number(process.env.BENCH_CREATES ?? 100);
-async function createRun(label: string, n = creates): Promise<number[]> {
-  const latencies: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    const res = await fetch(`${base}/api/v2/projects/${projectId}/branch_anonymized`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${dev.key}`, "content-type": "application/json" },
-      body: JSON.stringify({ branch_create: { branch: { name: `bench-${label}-${i}` } } }),
+interface CreateRun {
+  sorted: number[];
+  startedAt: number[];
+}
+async function createRun(label: string, mode: "burst" | "paced", n = creates): Promise<CreateRun> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/create-client.ts", base, projectId, dev.key, label, String(n), mode], {
+      stdio: ["ignore", "pipe", "inherit"],
     });
-    latencies.push(performance.now() - t);
-    const body = (await res.json()) as { branch?: { id: string } };
-    if (res.status !== 201) throw new Error(`create answered ${res.status}: ${JSON.stringify(body)}`);
-    createdIds.push(body.branch!.id);
-  }
-  return latencies.sort((a, b) => a - b);
+    let text = "";
+    child.stdout.on("data", (d) => (text += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`create client exited with ${code}`))));
+  });
+  const { latencies, startedAt, ids } = JSON.parse(out) as { latencies: number[]; startedAt: number[]; ids: string[] };
+  createdIds.push(...ids);
+  return { sorted: [...latencies].sort((a, b) => a - b), startedAt };
 }
 /** Nearest-rank percentile of sorted samples. */
 const pct = (xs: number[], p: number) => xs[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]!;
-const line = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms   p90 ${pct(xs, 90).toFixed(1)} ms   p99 ${pct(xs, 99).toFixed(1)} ms`;
+const line = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms   p90 ${pct(xs, 90).toFixed(1).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms`;
 
-await createRun("warm-up", 5); // not counted: the first requests compile and fill caches
-const quiet = await createRun("quiet");
-// Let the worker finish those before the background branch starts.
-await waitFor(
-  async () => {
-    const states = await Promise.all(createdIds.map(async (id) => (await h.request("GET", `/projects/${projectId}/branches/${id}/anonymized_status`)).body.state as string));
-    return states.every((s) => s !== "created" && s !== "anonymizing");
-  },
-  (done) => done,
-  600_000,
-);
-const background = await h.request("POST", `/projects/${bigProject}/branch_anonymized`, { start_anonymization: true }, dev.key);
-const bgId = background.body.branch.id as string;
-await waitFor(async () => (await h.request("GET", `/projects/${bigProject}/branches/${bgId}/anonymized_status`)).body.status_message as string, (m) => /^Anonymizing/.test(m), 600_000);
-const busy = await createRun("busy");
-const bgState = (await h.request("GET", `/projects/${bigProject}/branches/${bgId}/anonymized_status`)).body.status_message;
-console.log(`\nPOST branch_anonymized, ${creates} in a row after 5 not counted, developer key (each starts its own clone and masking in the worker)`);
-console.log(`  no large branch being masked (baseline)          ${line(quiet)}`);
-console.log(`  while a ${Number(process.env.BENCH_BACKGROUND_USERS ?? 400_000).toLocaleString()}-row branch is masked       ${line(busy)}   p99 ${(pct(busy, 99) / pct(quiet, 99)).toFixed(2)}x`);
-console.log(`  (background at the end: ${bgState})`);
+/**
+ * Keeps a large branch being cloned and masked — create, wait for `anonymized`, delete, again — until stopped,
+ * recording when it was in state `anonymizing`.
+ */
+function maskInBackground() {
+  let stopping = false;
+  let cycles = 0;
+  let state = "";
+  const masking: [number, number][] = [];
+  const status = async (id: string) => (await h.request("GET", `/projects/${bigProject}/branches/${id}/anonymized_status`)).body as { state: string };
+  const loop = (async () => {
+    while (!stopping) {
+      const made = await h.request("POST", `/projects/${bigProject}/branch_anonymized`, { start_anonymization: true }, dev.key);
+      if (made.status !== 201) throw new Error(`background create answered ${made.status}: ${JSON.stringify(made.body)}`);
+      const id = made.body.branch.id as string;
+      let since: number | null = null;
+      for (let s = await status(id); s.state !== "anonymized"; s = await status(id)) {
+        state = s.state;
+        if (s.state === "error" || s.state === "initialization_error") throw new Error(`background branch failed: ${JSON.stringify(s)}`);
+        if (s.state === "anonymizing" && since === null) since = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (since !== null) masking.push([since, Date.now()]);
+      await h.request("DELETE", `/projects/${bigProject}/branches/${id}`);
+      cycles++;
+    }
+  })();
+  return {
+    /** Resolves once the first large branch is being masked. */
+    started: () => waitFor(async () => state, (s) => s === "anonymizing", 600_000),
+    async stop() {
+      stopping = true;
+      await loop;
+      return { cycles, masking };
+    },
+  };
+}
+
+await createRun("warm-up", "paced", 5);
+const quiet = await createRun("quiet", "paced");
+const background = maskInBackground();
+await background.started();
+const busy = await createRun("busy", "paced");
+const burst = await createRun("burst", "burst");
+const { cycles, masking } = await background.stop();
+const during = (r: CreateRun) => r.startedAt.filter((t) => masking.some(([a, b]) => t >= a && t <= b)).length;
+const rows = Number(process.env.BENCH_BACKGROUND_USERS ?? 400_000).toLocaleString();
+console.log(`\nPOST branch_anonymized, ${creates} calls after 5 not counted, developer key, from a client process of its own`);
+console.log(`  paced (each branch cloned before the next call), nothing else running (baseline)   ${line(quiet.sorted)}`);
+console.log(`  paced, while a ${rows}-user branch is cloned and masked                  ${line(busy.sorted)}   p99 ${(pct(busy.sorted, 99) / pct(quiet.sorted, 99)).toFixed(2)}x`);
+console.log(`  burst (the worker's queue of clones grows), same background             ${line(burst.sorted)}   p99 ${(pct(burst.sorted, 99) / pct(quiet.sorted, 99)).toFixed(2)}x`);
+console.log(`  (background: ${cycles} large branches cloned, masked and deleted; calls started while one was being masked: paced ${during(busy)}/${creates}, burst ${during(burst)}/${creates})`);
 
 clearInterval(flusher);
 server.close();
 for (const id of [...createdIds, branchId]) await h.request("DELETE", `/projects/${projectId}/branches/${id}`);
-await waitFor(async () => (await h.request("GET", `/projects/${bigProject}/branches/${bgId}/anonymized_status`)).body.state, (s) => s !== "anonymizing" && s !== "created", 600_000);
-await h.request("DELETE", `/projects/${bigProject}/branches/${bgId}`);
 worker.kill("SIGTERM");
 await new Promise((resolve) => worker.once("exit", resolve));
 await h.close();
