@@ -17,7 +17,12 @@ export function openMetadataDb(url: string, max = 10): MetadataDb {
   return { sql, db: drizzle(sql, { schema }) };
 }
 
-/** One connection that only LISTENs for the metadata tables' change notifications (src/control/read-cache.ts). */
+/**
+ * The client of the metadata tables' change notifications (src/control/read-cache.ts): its LISTEN
+ * connection (which postgres.js never closes for idleness) and one that sends the heartbeat every
+ * second. That one closes after 5 s idle: a client given up on during an outage can still finish a
+ * connection it began, after it was ended, and would otherwise keep it open for good.
+ */
 export function openChangeListener(url: string): postgres.Sql {
-  return postgres(url, { max: 1, connect_timeout: 10, idle_timeout: 0, onnotice: () => {}, connection: { application_name: "anonbranch-changes" } });
+  return postgres(url, { max: 1, connect_timeout: 10, idle_timeout: 5, onnotice: () => {}, connection: { application_name: "anonbranch-changes" } });
 }
