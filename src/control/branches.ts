@@ -61,14 +61,15 @@ export async function createAnonymizedBranch(
     loadProject(svc.db, principal, projectId),
     findParent(svc.db).then(async (p) => [p, await branchDatabaseRows(svc.db, p.id)] as const),
   ]);
+  const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
   const rules = input.masking_rules ?? project.maskingRules;
   const expiresAt = branchExpiry(principal, options.expires_at ? new Date(options.expires_at) : null, svc.config);
   const id = newBranchId();
   // The two questions for the data plane — are the rules valid against the parent's schema, and does a
   // copy fit — are asked at once and before the transaction, which then holds its locks only briefly.
   const [, room, rolePasswordEncrypted] = await settleInOrder([
-    validateRulesOn(svc, project, parentDatabases, rules),
-    svc.secrets.open(project.sourceUriEncrypted).then((uri) => measureCloneRoom(uri, parentDatabases.map((d) => d.physicalName))),
+    validateRulesOn(sourceUri, parentDatabases, rules),
+    measureCloneRoom(sourceUri, parentDatabases.map((d) => d.physicalName)),
     svc.secrets.seal(newPassword()),
   ]);
   assertRulesCoverProject(principal, project, rules);

@@ -53,7 +53,9 @@ export async function assertCloneFits(svc: Services, tx: Tx, project: Project, r
     // What branch copies on the server use (against its budget), and what copies accepted but not cloned
     // yet will take (against its free space: a burst must not each see the same free space).
     tx.select({ bytes }).from(branches).innerJoin(projects, eq(projects.id, branches.projectId)).where(and(onServer, eq(branches.isDefault, false))),
-    tx.select({ bytes }).from(branches).innerJoin(projects, eq(projects.id, branches.projectId)).where(and(onServer, eq(branches.anonState, "created"))),
+    room.freeBytes !== null && room.totalBytes !== null
+      ? tx.select({ bytes }).from(branches).innerJoin(projects, eq(projects.id, branches.projectId)).where(and(onServer, eq(branches.anonState, "created")))
+      : [undefined],
   ]);
   const quota = project.settings.quota ?? {};
   if (quota.max_branches != null && mine!.n >= quota.max_branches) {

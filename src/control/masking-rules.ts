@@ -99,12 +99,11 @@ export async function validateRulesFor(
 ): Promise<void> {
   const source = hasDatabases(branch as BranchRow) ? branch.id : branch.parentId;
   if (!source) throw invalid("the branch has no parent to validate masking rules against");
-  await validateRulesOn(svc, project, await branchDatabaseRows(tx, source), rules);
+  await validateRulesOn(await svc.secrets.open(project.sourceUriEncrypted), await branchDatabaseRows(tx, source), rules);
 }
 
 /** Validates rules against these databases' schemas (a recent read first, a fresh one before any refusal). */
-export async function validateRulesOn(svc: Services, project: ProjectRow, databases: DatabaseRow[], rules: MaskingRule[]): Promise<void> {
-  const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
+export async function validateRulesOn(sourceUri: string, databases: DatabaseRow[], rules: MaskingRule[]): Promise<void> {
   let problems = await validateMaskingRules(rules, await loadCatalogs(sourceUri, databases, { maxAgeMs: API_CATALOG_MAX_AGE_MS }));
   // A refusal is never made on a catalog read earlier: the schema may have just changed.
   if (problems.length > 0) problems = await validateMaskingRules(rules, await loadCatalogs(sourceUri, databases));
