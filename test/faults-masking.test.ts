@@ -56,14 +56,26 @@ test("5 restarts during masking: the service stays up, every branch ends anonymi
   const seen = new Map<string, number>();
   const latest = new Map<string, { state: string; status_message: string; last_run?: { started_at?: string } }>();
   const waitingMessages = new Set<string>();
+  // What the client saw change, with how long each answer took: the story a failure tells.
+  const timeline: string[] = [];
+  const t0 = Date.now();
+  let slowest = 0;
   let polling = true;
   const client = (async () => {
     while (polling) {
       for (const id of ids) {
         let key: string;
+        const asked = Date.now();
         try {
           const res = await s.request("GET", `/projects/${projectId}/branches/${id}/anonymized_status`);
           key = String(res.status);
+          const took = Date.now() - asked;
+          slowest = Math.max(slowest, took);
+          const seenAs = res.status === 200 ? `${res.body.state}: ${res.body.status_message}` : `${res.status}`;
+          const before = latest.get(id);
+          if (res.status !== 200 || !before || `${before.state}: ${before.status_message}` !== seenAs) {
+            timeline.push(`+${asked - t0} ms ${id.slice(-6)} (${took} ms) ${seenAs}`);
+          }
           if (res.status === 200) latest.set(id, res.body);
           if (res.status === 200 && /^Waiting for /.test(res.body.status_message)) waitingMessages.add(res.body.status_message);
           if (res.status === 503) assert.match(res.headers.get("retry-after") ?? "", /^\d+$/, "503 carries Retry-After");
@@ -85,10 +97,21 @@ test("5 restarts during masking: the service stays up, every branch ends anonymi
       return b?.state === "anonymizing" && b.status_message.startsWith("Anonymizing table") && (!hit.has(id) || hit.get(id) !== b.last_run?.started_at);
     });
   const modes = ["fast", "immediate", "fast", "immediate", "fast"] as const;
+  let reruns = 0;
   for (const [i, mode] of modes.entries()) {
     const deadline = Date.now() + 120_000;
+    let rerunAsked = false;
     while (maskingNow().length === 0) {
-      if (Date.now() > deadline) assert.fail(`restart ${i + 1}: no branch reached masking again; last: ${JSON.stringify([...latest.values()])}`);
+      if (Date.now() > deadline) {
+        assert.fail(`restart ${i + 1}: no branch reached masking again; slowest answer ${slowest} ms; seen ${JSON.stringify(Object.fromEntries(seen))}\n${timeline.slice(-60).join("\n")}`);
+      }
+      // Masking got through before it could be hit (it takes seconds here): a rerun masks again.
+      if (!rerunAsked && ids.every((id) => latest.get(id)?.state === "anonymized")) {
+        rerunAsked = true;
+        reruns += 1;
+        const res = await s.request("POST", `/projects/${projectId}/branches/${ids[i % ids.length]}/anonymize`);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+      }
       await delay(20);
     }
     for (const id of maskingNow()) hit.set(id, latest.get(id)!.last_run?.started_at);
@@ -108,7 +131,7 @@ test("5 restarts during masking: the service stays up, every branch ends anonymi
   const rescheduled = logLines.filter((l) => l.includes("rescheduled after an outage")).length;
   const resumed = logLines.filter((l) => l.includes("resumed interrupted jobs")).length;
   t.diagnostic(`jobs rescheduled after an outage: ${rescheduled}; resumed by maintenance: ${resumed}`);
-  t.diagnostic(`client saw ${JSON.stringify(Object.fromEntries(seen))}; parts restarted by the supervisor: ${partRestarts.length}`);
+  t.diagnostic(`client saw ${JSON.stringify(Object.fromEntries(seen))}, slowest answer ${slowest} ms; parts restarted by the supervisor: ${partRestarts.length}; reruns asked for: ${reruns}`);
   for (const id of ids) assert.equal(latest.get(id)!.state, "anonymized", `${id}: ${latest.get(id)!.status_message}`);
   const statuses = [...seen.keys()].sort();
   assert.ok(statuses.every((k) => k === "200" || k === "503"), `the client saw ${JSON.stringify(Object.fromEntries(seen))}\n${s.partExits().join("\n")}`);
