@@ -2,10 +2,13 @@
 // maxAgeMs): a schema change must be seen within that age, and past half of it
 // the catalog is read again in the background, so that a steady stream of
 // creates never waits for the parent while a schema change still shows up.
+// The parent's size, which every create checks limits against, is kept the
+// same way (measureCloneRoom with maxAgeMs).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { loadCatalogs } from "../src/control/masking-rules.ts";
+import { measureCloneRoom } from "../src/dataplane/server-health.ts";
 import type { branchDatabases } from "../src/db/schema.ts";
 import { createScratchDatabase, testServerUrl, type ScratchDatabase } from "./helpers/pg.ts";
 
@@ -50,4 +53,14 @@ test("a catalog read lately answers; past half its age a background read brings 
 test("without maxAgeMs, every call reads the schema as it is now", async () => {
   await db.sql`ALTER TABLE people ADD COLUMN city text`;
   assert.ok((await columns()).includes("city"));
+});
+
+test("a parent's size measured lately answers for it; without maxAgeMs it is measured now", async () => {
+  const size = async (maxAgeMs?: number) => (await measureCloneRoom(testServerUrl(), [db.name], maxAgeMs ? { maxAgeMs } : {})).parentBytes;
+  const before = await size(); // measured, remembered
+  await db.sql`CREATE TABLE filler AS SELECT g AS id, pg_catalog.repeat('x', 500) AS pad FROM pg_catalog.generate_series(1, 20000) AS g`;
+  assert.equal(await size(60_000), before, "a recent measure answers");
+  const now = await size();
+  assert.ok(now > before + 5_000_000, `measured now: ${now} bytes, ${before} before 10 MB were added`);
+  assert.equal(await size(60_000), now, "and the fresh measure is the one remembered");
 });

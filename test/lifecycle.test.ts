@@ -118,6 +118,43 @@ describe("lifecycle", () => {
     assert.match(refused.body.message, /default branch/);
   });
 
+  test("refused creates write nothing: a live branch's name (409 naming it), an unknown parent_id (422 naming the field), no free endpoint port (409)", async () => {
+    const footprint = async (hx: Harness, project: string) =>
+      (await hx.services.db.$client`
+        SELECT (SELECT count(*) FROM branches WHERE project_id = ${project})::int AS branches,
+               (SELECT count(*) FROM operations WHERE project_id = ${project})::int AS operations,
+               (SELECT count(*) FROM audit_events WHERE project_id = ${project} AND action = 'branch.create')::int AS audited,
+               (SELECT count(*) FROM pgboss.job)::int AS jobs`)[0];
+    const first = await create({ branch_create: { branch: { name: "pr-7" } }, start_anonymization: false });
+    const before = await footprint(h, projectId);
+    const taken = await h.request("POST", `/projects/${projectId}/branch_anonymized`, { branch_create: { branch: { name: "pr-7" } }, masking_rules: rules() });
+    assert.equal(taken.status, 409, JSON.stringify(taken.body));
+    assert.equal(taken.body.code, "BRANCH_NAME_TAKEN");
+    assert.equal(taken.body.message, `branch_create.branch.name: a branch named "pr-7" already exists (${first})`);
+    const orphan = await h.request("POST", `/projects/${projectId}/branch_anonymized`, { branch_create: { branch: { parent_id: "br-no-such-000000" } }, masking_rules: rules() });
+    assert.equal(orphan.status, 422, JSON.stringify(orphan.body));
+    assert.match(orphan.body.message, /^branch_create\.branch\.parent_id: branch br-no-such-000000 does not exist/);
+    assert.deepEqual(await footprint(h, projectId), before);
+
+    // A service with one endpoint port: the second live branch gets none.
+    const narrow = await startHarness({ worker: false, config: { ANONBRANCH_ENDPOINT_PORTS: { first: 45_321, last: 45_321 } } });
+    try {
+      const { projectId: p } = await narrow.registerProject([shop.name], "one-port");
+      const one = await narrow.request("POST", `/projects/${p}/branch_anonymized`, {});
+      assert.equal(one.status, 201, JSON.stringify(one.body));
+      const [port] = await narrow.services.db.$client`SELECT endpoint_port FROM branches WHERE id = ${one.body.branch.id}`;
+      assert.equal(port!.endpoint_port, 45_321);
+      const held = await footprint(narrow, p);
+      const none = await narrow.request("POST", `/projects/${p}/branch_anonymized`, {});
+      assert.equal(none.status, 409, JSON.stringify(none.body));
+      assert.equal(none.body.code, "ENDPOINT_PORTS_EXHAUSTED");
+      assert.match(none.body.message, /every endpoint port \(45321-45321\) is taken/);
+      assert.deepEqual(await footprint(narrow, p), held);
+    } finally {
+      await narrow.close();
+    }
+  });
+
   test("with an open session on the parent, creation waits, says why, locks the branch, and completes once it closes", async () => {
     const session = connect(shop.url, { max: 1 });
     await session`SELECT 1`;

@@ -6,19 +6,19 @@ import type { Tx } from "../db/client.ts";
 import { anonymizationRuns, branchDatabases, branches, operations, projects } from "../db/schema.ts";
 import { branchRoleName, physicalDatabaseName } from "../dataplane/names.ts";
 import { queues, type CreateBranchJob, type DeleteBranchJob } from "../jobs/queues.ts";
-import { DomainError, conflict, invalid } from "../lib/errors.ts";
+import { DomainError, conflict, invalid, violates } from "../lib/errors.ts";
 import { settleInOrder } from "../lib/settle.ts";
 import { newBranchId, newEndpointId, newOperationId } from "../lib/ids.ts";
 import { newPassword } from "../lib/secrets.ts";
 import type { MaskingRule } from "../masking/types.ts";
 import { assertBranchIdle, branchExpiry, canTouchProject, loadBranch, loadBranchView, loadDefaultBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
-import { branchDatabaseRows, insertRules, validateRulesOn } from "./masking-rules.ts";
+import { insertRules, parentDatabaseRows, validateRulesOn } from "./masking-rules.ts";
 import { recordAudit } from "./audit.ts";
 import { assertCloneFits, cloneLimitsLock } from "./limits.ts";
-import { measureCloneRoom } from "../dataplane/server-health.ts";
+import { PARENT_SIZE_MAX_AGE_MS, measureCloneRoom } from "../dataplane/server-health.ts";
 import { assertRulesCoverProject } from "./project-rules.ts";
-import { endpointHost, endpointPortsLock, freeEndpointPort } from "./endpoints.ts";
+import { endpointHost, endpointPortsExhausted, endpointPortsLock, freeEndpointPortSql } from "./endpoints.ts";
 import {
   presentBranch,
   presentDatabase,
@@ -39,9 +39,11 @@ export interface CreateAnonymizedBranchInput {
 /**
  * Validates, checks the limits, and writes the branch with its job in one
  * transaction. On the hot path of CI bursts, so the statements that do not
- * depend on each other are pipelined (settleInOrder): a create costs about
- * nine round trips to the metadata database where it took twenty-five, each
- * of which waits for a CPU when the worker keeps the server busy.
+ * depend on each other are pipelined (settleInOrder) and the parent's catalog
+ * and size come from recent reads: a create costs six round trips to the
+ * metadata database (it took twenty-five), each of which waits for a CPU
+ * when the worker keeps the server busy, and none to the data plane while a
+ * burst goes on.
  */
 export async function createAnonymizedBranch(
   svc: Services,
@@ -52,14 +54,18 @@ export async function createAnonymizedBranch(
   const options = input.branch_create?.branch ?? {};
   const findParent = (db: Services["db"] | Tx) =>
     options.parent_id
-      ? loadBranch(db, projectId, options.parent_id).catch(() => {
-          throw invalid(`branch_create.branch.parent_id: branch ${options.parent_id} does not exist in project ${projectId}`);
+      ? loadBranch(db, projectId, options.parent_id).catch((error: unknown) => {
+          if (error instanceof DomainError && error.kind === "not_found") {
+            throw invalid(`branch_create.branch.parent_id: branch ${options.parent_id} does not exist in project ${projectId}`);
+          }
+          throw error;
         })
       : loadDefaultBranch(db, projectId);
   // The project's own errors (no access, no project) come first: settleInOrder reports in argument order.
-  const [project, [parent, parentDatabases]] = await settleInOrder([
+  const [project, parent, parentDatabases] = await settleInOrder([
     loadProject(svc.db, principal, projectId),
-    findParent(svc.db).then(async (p) => [p, await branchDatabaseRows(svc.db, p.id)] as const),
+    findParent(svc.db),
+    parentDatabaseRows(svc.db, projectId, options.parent_id),
   ]);
   const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
   const rules = input.masking_rules ?? project.maskingRules;
@@ -67,9 +73,10 @@ export async function createAnonymizedBranch(
   const id = newBranchId();
   // The two questions for the data plane — are the rules valid against the parent's schema, and does a
   // copy fit — are asked at once and before the transaction, which then holds its locks only briefly.
+  // Both are answered from recent reads of the parent while a burst of creates asks them again.
   const [, room, rolePasswordEncrypted] = await settleInOrder([
     validateRulesOn(sourceUri, parentDatabases, rules),
-    measureCloneRoom(sourceUri, parentDatabases.map((d) => d.physicalName)),
+    measureCloneRoom(sourceUri, parentDatabases.map((d) => d.physicalName), { maxAgeMs: PARENT_SIZE_MAX_AGE_MS }),
     svc.secrets.seal(newPassword()),
   ]);
   assertRulesCoverProject(principal, project, rules);
@@ -77,46 +84,47 @@ export async function createAnonymizedBranch(
 
   return svc.db.transaction(async (tx) => {
     // The limits and the port allocation are serialised per server and globally: both locks in one
-    // statement, always in this order. Everything read below is read under them.
+    // statement, always in this order. Everything below runs under them.
     await tx.execute(sql`SELECT ${cloneLimitsLock(project)}, ${endpointPortsLock}`);
-    // Checked in this order (settleInOrder reports the first failure in argument order).
-    const [, , , endpointPort] = await settleInOrder([
+    // The checks and the branch's row in one round trip. The checks never count the new branch, so they
+    // hold in whichever order the server runs them; one that fails throws, and the row goes with the rollback.
+    const role = branchRoleName(id);
+    const [, , [branch]] = await settleInOrder([
       findParent(tx).then((current) => {
         if (current.currentState !== "ready") throw conflict(`parent branch ${current.id} is not ready (state: ${current.currentState})`);
       }),
+      // Quotas, the server's budget and free space.
+      assertCloneFits(svc, tx, project, room, id),
       tx
-        .select({ id: branches.id })
-        .from(branches)
-        .where(and(eq(branches.projectId, projectId), eq(branches.name, name), isNull(branches.deletedAt)))
-        .then(([clash]) => {
-          if (clash) throw conflict(`branch_create.branch.name: a branch named "${name}" already exists (${clash.id})`, "BRANCH_NAME_TAKEN");
+        .insert(branches)
+        .values({
+          id,
+          projectId,
+          name,
+          parentId: parent.id,
+          protected: options.protected ?? false,
+          currentState: "init",
+          anonState: "created",
+          statusMessage: "Waiting for a worker to clone the parent",
+          endpointId: newEndpointId(),
+          endpointPort: freeEndpointPortSql(svc.config),
+          roleName: role,
+          rolePasswordEncrypted,
+          annotation: input.annotation_value ?? null,
+          expiresAt,
+          logicalSizeBytes: room.parentBytes,
+        })
+        .returning()
+        .catch(async (error: unknown) => {
+          if (!violates(error, "branches_project_name_key")) throw error;
+          const [clash] = await svc.db
+            .select({ id: branches.id })
+            .from(branches)
+            .where(and(eq(branches.projectId, projectId), eq(branches.name, name), isNull(branches.deletedAt)));
+          throw conflict(`branch_create.branch.name: a branch named "${name}" already exists${clash ? ` (${clash.id})` : ""}`, "BRANCH_NAME_TAKEN");
         }),
-      // Quotas, the server's budget and free space, before anything is written.
-      assertCloneFits(svc, tx, project, room),
-      freeEndpointPort(tx, svc.config),
     ]);
-
-    const role = branchRoleName(id);
-    const [branch] = await tx
-      .insert(branches)
-      .values({
-        id,
-        projectId,
-        name,
-        parentId: parent.id,
-        protected: options.protected ?? false,
-        currentState: "init",
-        anonState: "created",
-        statusMessage: "Waiting for a worker to clone the parent",
-        endpointId: newEndpointId(),
-        endpointPort,
-        roleName: role,
-        rolePasswordEncrypted,
-        annotation: input.annotation_value ?? null,
-        expiresAt,
-        logicalSizeBytes: room.parentBytes,
-      })
-      .returning();
+    if (branch!.endpointPort === null) throw endpointPortsExhausted(svc.config);
     // The rows that hang off the branch depend on nothing but it: one round trip.
     const operationId = newOperationId();
     const runId = input.start_anonymization ? randomUUID() : null;

@@ -4,7 +4,7 @@
 // name — ep-….<domain> on the proxy's shared port, routed by TLS SNI. The
 // default branch has none: it is the parent server itself, for admins only.
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
-import type { Db, Tx } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { branches, projects } from "../db/schema.ts";
 import { conflict } from "../lib/errors.ts";
 import type { Services } from "./context.ts";
@@ -26,23 +26,24 @@ const PORT_LOCK = 0x706f7274; // "port"
 export const endpointPortsLock = sql`pg_catalog.pg_advisory_xact_lock(${PORT_LOCK})`;
 
 /**
- * The lowest port of the range that no live branch holds. The caller holds
- * endpointPortsLock, so concurrent creates never pick the same.
+ * The lowest port of the range that no live branch holds, as an expression
+ * (NULL when every port is taken). The caller holds endpointPortsLock, so
+ * concurrent creates never pick the same.
  */
-export async function freeEndpointPort(tx: Tx, config: EndpointConfig): Promise<number> {
+export const freeEndpointPortSql = (config: EndpointConfig) => {
   const { first, last } = config.ANONBRANCH_ENDPOINT_PORTS;
-  const rows = await tx.execute<{ port: number }>(sql`
-    SELECT p AS port FROM pg_catalog.generate_series(${first}::int, ${last}::int) AS p
-    WHERE NOT EXISTS (SELECT 1 FROM branches b WHERE b.endpoint_port = p AND b.deleted_at IS NULL)
-    ORDER BY p LIMIT 1`);
-  const port = rows[0]?.port;
-  if (port === undefined) {
-    throw conflict(
-      `every endpoint port (${first}-${last}) is taken by a live branch; delete branches or widen ANONBRANCH_ENDPOINT_PORTS`,
-      "ENDPOINT_PORTS_EXHAUSTED",
-    );
-  }
-  return port;
+  return sql<number | null>`(
+    SELECT p FROM pg_catalog.generate_series(${first}::int, ${last}::int) AS p
+    WHERE NOT EXISTS (SELECT 1 FROM ${branches} b WHERE b.endpoint_port = p AND b.deleted_at IS NULL)
+    ORDER BY p LIMIT 1)`;
+};
+
+export function endpointPortsExhausted(config: EndpointConfig) {
+  const { first, last } = config.ANONBRANCH_ENDPOINT_PORTS;
+  return conflict(
+    `every endpoint port (${first}-${last}) is taken by a live branch; delete branches or widen ANONBRANCH_ENDPOINT_PORTS`,
+    "ENDPOINT_PORTS_EXHAUSTED",
+  );
 }
 
 /** Gives a port to live anonymized branches made before endpoints existed. */
@@ -54,8 +55,12 @@ export async function assignMissingEndpointPorts(svc: Services): Promise<number>
   for (const { id } of missing) {
     await svc.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT ${endpointPortsLock}`);
-      const port = await freeEndpointPort(tx, svc.config);
-      await tx.update(branches).set({ endpointPort: port }).where(and(eq(branches.id, id), isNull(branches.endpointPort)));
+      const [done] = await tx
+        .update(branches)
+        .set({ endpointPort: freeEndpointPortSql(svc.config) })
+        .where(and(eq(branches.id, id), isNull(branches.endpointPort)))
+        .returning({ port: branches.endpointPort });
+      if (done && done.port === null) throw endpointPortsExhausted(svc.config);
     });
   }
   return missing.length;

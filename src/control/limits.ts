@@ -8,12 +8,11 @@
 //  - the free space of the server's filesystem, where this process can see it
 //    (a local server), keeping ANONBRANCH_MIN_FREE_PERCENT of it free.
 // A copy is accounted at the parent's size when it is asked for.
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
 import { branches, dataPlaneServers, projects, type ProjectSettings } from "../db/schema.ts";
 import type { CloneRoom } from "../dataplane/server-health.ts";
 import { DomainError } from "../lib/errors.ts";
-import { settleInOrder } from "../lib/settle.ts";
 import type { Services } from "./context.ts";
 
 const LIMITS_LOCK = 0x6c696d74; // "limt"
@@ -33,38 +32,34 @@ export const cloneLimitsLock = (project: Pick<Project, "host" | "port">) =>
 
 /**
  * Refuses a copy of `room.parentBytes` that would break a limit. The caller
- * holds cloneLimitsLock to the end of `tx`. The counts are read at once
- * (pipelined: one round trip), then checked in order.
+ * holds cloneLimitsLock to the end of `tx`. What the limits are checked
+ * against is read in one statement; the branch being created (`branchId`)
+ * is never counted, so its row may be written before or after.
  */
-export async function assertCloneFits(svc: Services, tx: Tx, project: Project, room: CloneRoom): Promise<void> {
+export async function assertCloneFits(svc: Services, tx: Tx, project: Project, room: CloneRoom, branchId: string): Promise<void> {
   const server = `${project.host}:${project.port}`;
   const size = room.parentBytes;
-  const onServer = and(eq(projects.host, project.host), eq(projects.port, project.port), isNull(branches.deletedAt));
-  const bytes = sql<number>`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint`;
-  const [[mine], [budget], [all], [pending]] = await settleInOrder([
-    tx
-      .select({ n: sql<number>`count(*)::int`, bytes })
-      .from(branches)
-      .where(and(eq(branches.projectId, project.id), isNull(branches.deletedAt), eq(branches.isDefault, false))),
-    tx
-      .select({ bytes: dataPlaneServers.storageBudgetBytes })
-      .from(dataPlaneServers)
-      .where(and(eq(dataPlaneServers.host, project.host), eq(dataPlaneServers.port, project.port))),
-    // What branch copies on the server use (against its budget), and what copies accepted but not cloned
-    // yet will take (against its free space: a burst must not each see the same free space).
-    tx.select({ bytes }).from(branches).innerJoin(projects, eq(projects.id, branches.projectId)).where(and(onServer, eq(branches.isDefault, false))),
-    room.freeBytes !== null && room.totalBytes !== null
-      ? tx.select({ bytes }).from(branches).innerJoin(projects, eq(projects.id, branches.projectId)).where(and(onServer, eq(branches.anonState, "created")))
-      : [undefined],
-  ]);
+  const copies = sql`${branches.deletedAt} IS NULL AND NOT ${branches.isDefault} AND ${branches.id} <> ${branchId}`;
+  const onServer = sql`${branches.projectId} IN (SELECT ${projects.id} FROM ${projects} WHERE ${projects.host} = ${project.host} AND ${projects.port} = ${project.port})`;
+  const bytes = sql`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint`;
+  const [row] = await tx.execute<{ mine: number; mine_bytes: string; budget_bytes: string | null; server_bytes: string; pending_bytes: string }>(sql`
+    SELECT (SELECT count(*) FROM ${branches} WHERE ${branches.projectId} = ${project.id} AND ${copies})::int AS mine,
+           (SELECT ${bytes} FROM ${branches} WHERE ${branches.projectId} = ${project.id} AND ${copies}) AS mine_bytes,
+           (SELECT ${dataPlaneServers.storageBudgetBytes} FROM ${dataPlaneServers}
+             WHERE ${dataPlaneServers.host} = ${project.host} AND ${dataPlaneServers.port} = ${project.port}) AS budget_bytes,
+           -- What branch copies on the server use (against its budget), and what copies accepted but not cloned
+           -- yet will take (against its free space: a burst must not each see the same free space).
+           (SELECT ${bytes} FROM ${branches} WHERE ${copies} AND ${onServer}) AS server_bytes,
+           (SELECT ${bytes} FROM ${branches} WHERE ${copies} AND ${onServer} AND ${branches.anonState} = 'created') AS pending_bytes`);
+  const counts = row!;
   const quota = project.settings.quota ?? {};
-  if (quota.max_branches != null && mine!.n >= quota.max_branches) {
+  if (quota.max_branches != null && counts.mine >= quota.max_branches) {
     throw refused(
       "BRANCH_LIMIT_EXCEEDED",
-      `project ${project.id} has ${mine!.n} branches; its limit settings.quota.max_branches is ${quota.max_branches}: delete a branch or raise the limit`,
+      `project ${project.id} has ${counts.mine} branches; its limit settings.quota.max_branches is ${quota.max_branches}: delete a branch or raise the limit`,
     );
   }
-  const used = Number(mine!.bytes);
+  const used = Number(counts.mine_bytes);
   if (quota.logical_size_bytes != null && used + size > quota.logical_size_bytes) {
     throw refused(
       "QUOTA_EXCEEDED",
@@ -72,19 +67,20 @@ export async function assertCloneFits(svc: Services, tx: Tx, project: Project, r
     );
   }
 
-  if (budget?.bytes != null) {
-    const usedOnServer = Number(all!.bytes);
-    if (usedOnServer + size > budget.bytes) {
+  if (counts.budget_bytes !== null) {
+    const budget = Number(counts.budget_bytes);
+    const usedOnServer = Number(counts.server_bytes);
+    if (usedOnServer + size > budget) {
       throw refused(
         "STORAGE_BUDGET_EXCEEDED",
-        `data-plane server ${server}: its storage budget is ${gb(budget.bytes)}; branch copies on it use ${gb(usedOnServer)}; this branch needs ${gb(size)} (the size of its parent)`,
+        `data-plane server ${server}: its storage budget is ${gb(budget)}; branch copies on it use ${gb(usedOnServer)}; this branch needs ${gb(size)} (the size of its parent)`,
       );
     }
   }
 
   if (room.freeBytes !== null && room.totalBytes !== null) {
     const keep = Math.ceil((room.totalBytes * svc.config.ANONBRANCH_MIN_FREE_PERCENT) / 100);
-    const free = room.freeBytes - Number(pending!.bytes);
+    const free = room.freeBytes - Number(counts.pending_bytes);
     if (free - size < keep) {
       throw refused(
         "INSUFFICIENT_STORAGE",

@@ -1,12 +1,13 @@
 // Masking rules of an anonymized branch: validated against the real schema
 // with the real parser (src/masking), stored as rows, applied as labels.
 import { createHash } from "node:crypto";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, isNull } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
 import { branchDatabases, branches, maskingRules, projects } from "../db/schema.ts";
 import { withDataPlane } from "../dataplane/connection.ts";
 import { applyLabels, readColumnLabels } from "../dataplane/prepare.ts";
 import { DomainError, invalid } from "../lib/errors.ts";
+import { RecentReads } from "../lib/recent-reads.ts";
 import { introspectDatabase } from "../masking/introspect.ts";
 import type { DatabaseCatalog, MaskingRule, RuleProblem } from "../masking/types.ts";
 import { parseLabel, validateMaskingRules } from "../masking/validate.ts";
@@ -36,11 +37,23 @@ export async function branchDatabaseRows(db: Services["db"] | Tx, branchId: stri
 }
 
 /**
+ * The databases of a project's branch `parentId`, or of its default branch:
+ * read at once with the branch itself (an unknown parent has none).
+ */
+export async function parentDatabaseRows(db: Services["db"] | Tx, projectId: string, parentId?: string): Promise<DatabaseRow[]> {
+  return db
+    .select(getTableColumns(branchDatabases))
+    .from(branchDatabases)
+    .innerJoin(branches, eq(branches.id, branchDatabases.branchId))
+    .where(and(eq(branches.projectId, projectId), parentId ? eq(branches.id, parentId) : eq(branches.isDefault, true), isNull(branches.deletedAt)))
+    .orderBy(asc(branchDatabases.id));
+}
+
+/**
  * Introspects each (logical → physical) database; keyed by logical name. With
- * maxAgeMs, a read at most that old may answer instead; one past half that
- * age answers and is read again in the background, so a steady stream of
- * creates never waits for the parent (a connection to it waits while the
- * worker clones it: CREATE DATABASE … TEMPLATE locks it).
+ * maxAgeMs, a recent read may answer instead (src/lib/recent-reads.ts), so a
+ * steady stream of creates never waits for the parent (a connection to it
+ * waits while the worker clones it: CREATE DATABASE … TEMPLATE locks it).
  */
 export async function loadCatalogs(
   sourceUri: string,
@@ -50,30 +63,10 @@ export async function loadCatalogs(
   const catalogs: Record<string, DatabaseCatalog> = {};
   for (const d of databases) {
     const key = `${createHash("sha256").update(sourceUri).digest("hex")}/${d.physicalName}/${d.name}`;
-    const read = () => {
-      const at = Date.now(); // the schema as of when the read began
-      return withDataPlane(sourceUri, d.physicalName, (sql) => introspectDatabase(sql, d.name)).then((catalog) => remember(key, catalog, at));
-    };
-    const hit = recentCatalogs.get(key);
-    const age = hit ? Date.now() - hit.at : Infinity;
-    if (options.maxAgeMs && hit && age <= options.maxAgeMs) {
-      catalogs[d.name] = hit.catalog;
-      if (age > options.maxAgeMs / 2 && !refreshing.has(key)) {
-        refreshing.add(key);
-        // A failed refresh changes nothing: the next request past the age reads synchronously and reports it.
-        void read().catch(() => {}).finally(() => refreshing.delete(key));
-      }
-      continue;
-    }
-    catalogs[d.name] = await read();
+    const read = () => withDataPlane(sourceUri, d.physicalName, (sql) => introspectDatabase(sql, d.name));
+    catalogs[d.name] = await recentCatalogs.get(key, options.maxAgeMs ?? 0, read);
   }
   return catalogs;
-}
-
-function remember(key: string, catalog: DatabaseCatalog, at: number): DatabaseCatalog {
-  if (recentCatalogs.size >= 1_000) recentCatalogs.clear();
-  recentCatalogs.set(key, { catalog, at });
-  return catalog;
 }
 
 /**
@@ -82,8 +75,7 @@ function remember(key: string, catalog: DatabaseCatalog, at: number): DatabaseCa
  * most API_CATALOG_MAX_AGE_MS late there, and never by a run, which always
  * validates against a fresh read of the branch itself (label-import.ts).
  */
-const recentCatalogs = new Map<string, { catalog: DatabaseCatalog; at: number }>();
-const refreshing = new Set<string>();
+const recentCatalogs = new RecentReads<DatabaseCatalog>();
 export const API_CATALOG_MAX_AGE_MS = 10_000;
 
 /**

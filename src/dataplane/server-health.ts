@@ -1,6 +1,8 @@
 // What the control plane asks of a data-plane server outside branch jobs:
 // is it up, how big are the parents, how much room is left on its disk.
+import { createHash } from "node:crypto";
 import postgres from "postgres";
+import { RecentReads } from "../lib/recent-reads.ts";
 import { databaseUri, withSharedDataPlane } from "./connection.ts";
 
 /** True when the server answers a trivial query within a few seconds. */
@@ -33,21 +35,33 @@ export interface CloneRoom {
 const localHosts = new Set(["localhost", "127.0.0.1", "::1", "[::1]", ""]);
 
 /**
- * Sizes the parents and, when the server runs on this machine (a local host
- * name and a data directory we can stat), the free space of its filesystem.
- * A remote server's free space cannot be read through SQL: then only the
- * budget and quotas protect it.
+ * How old a parent's measured size may be when a create checks quotas,
+ * budgets and free space against it: sizes move slowly, and measuring one
+ * stats every file of the databases (milliseconds; more while the server
+ * clones or masks). The free space is read at every call.
  */
-export async function measureCloneRoom(sourceUri: string, parentDatabases: string[]): Promise<CloneRoom> {
-  return withSharedDataPlane(sourceUri, async (sql) => {
-    const [row] = await sql`
-      SELECT coalesce(sum(pg_catalog.pg_database_size(datname)), 0)::bigint AS bytes,
-             pg_catalog.current_setting('data_directory') AS data_directory
-      FROM pg_catalog.pg_database WHERE datname = ANY(${parentDatabases})`;
-    const parentBytes = Number(row!.bytes);
-    const disk = localHosts.has(new URL(sourceUri).hostname) ? await statDisk(row!.data_directory as string) : null;
-    return { parentBytes, freeBytes: disk?.free ?? null, totalBytes: disk?.total ?? null };
-  });
+export const PARENT_SIZE_MAX_AGE_MS = 30_000;
+const recentSizes = new RecentReads<{ bytes: number; dataDirectory: string }>();
+
+/**
+ * Sizes the parents (a read at most maxAgeMs old may answer) and, when the
+ * server runs on this machine (a local host name and a data directory we can
+ * stat), the free space of its filesystem. A remote server's free space
+ * cannot be read through SQL: then only the budget and quotas protect it.
+ */
+export async function measureCloneRoom(sourceUri: string, parentDatabases: string[], options: { maxAgeMs?: number } = {}): Promise<CloneRoom> {
+  const key = `${createHash("sha256").update(sourceUri).digest("hex")}/${[...parentDatabases].sort().join("/")}`;
+  const { bytes, dataDirectory } = await recentSizes.get(key, options.maxAgeMs ?? 0, () =>
+    withSharedDataPlane(sourceUri, async (sql) => {
+      const [row] = await sql`
+        SELECT coalesce(sum(pg_catalog.pg_database_size(datname)), 0)::bigint AS bytes,
+               pg_catalog.current_setting('data_directory') AS data_directory
+        FROM pg_catalog.pg_database WHERE datname = ANY(${parentDatabases})`;
+      return { bytes: Number(row!.bytes), dataDirectory: row!.data_directory as string };
+    }),
+  );
+  const disk = localHosts.has(new URL(sourceUri).hostname) ? await statDisk(dataDirectory) : null;
+  return { parentBytes: bytes, freeBytes: disk?.free ?? null, totalBytes: disk?.total ?? null };
 }
 
 async function statDisk(path: string): Promise<{ free: number; total: number } | null> {

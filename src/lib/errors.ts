@@ -77,6 +77,24 @@ const connectionClientCodes = new Set([
 // node-postgres (pg-boss) reports a dropped connection by message only.
 const connectionMessages = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
 
+/** The SQLSTATE of a PostgreSQL error, looked up the `cause` chain (drizzle wraps driver errors). */
+export function sqlState(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** True when the error is a unique violation of this constraint (or index). */
+export function violates(error: unknown, constraint: string): boolean {
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, constraint_name } = e as { code?: unknown; constraint_name?: unknown };
+    if (code === "23505") return constraint_name === constraint;
+  }
+  return false;
+}
+
 /**
  * True when the error (or any error in its `cause` chain, as drizzle wraps
  * driver errors) says a database server could not be reached or went away.

@@ -2,6 +2,7 @@
 // issued together (postgres.js writes them back to back) and cost one round
 // trip instead of one each. This waits for all of them, so none is still in
 // flight when the transaction ends, and reports failures deterministically.
+import { sqlState } from "./errors.ts";
 
 /** PostgreSQL's "current transaction is aborted": the echo of an earlier failure, never its cause. */
 const ABORTED = "25P02";
@@ -15,6 +16,6 @@ export async function settleInOrder<T extends readonly unknown[] | []>(promises:
   const results = (await Promise.allSettled(promises)) as PromiseSettledResult<unknown>[];
   const failures: unknown[] = [];
   for (const r of results) if (r.status === "rejected") failures.push(r.reason);
-  if (failures.length > 0) throw failures.find((e) => (e as { code?: unknown })?.code !== ABORTED) ?? failures[0];
+  if (failures.length > 0) throw failures.find((e) => sqlState(e) !== ABORTED) ?? failures[0];
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }

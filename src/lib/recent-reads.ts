@@ -1,0 +1,43 @@
+// Reads of the data plane that a burst of API calls would repeat (a parent's
+// catalog, its size), kept for a short while in this process. A read at most
+// maxAgeMs old answers; one past half that age answers and is read again in
+// the background, so a steady stream of calls never waits for the server.
+
+interface Read<T> {
+  value: T;
+  /** When the read began: what it saw is at least this recent. */
+  at: number;
+}
+
+export class RecentReads<T> {
+  #reads = new Map<string, Read<T>>();
+  #refreshing = new Set<string>();
+
+  constructor(private readonly maxEntries = 1_000) {}
+
+  /** The value of `key`, from a read at most maxAgeMs old, else read now (`read`); 0: always read now. */
+  async get(key: string, maxAgeMs: number, read: () => Promise<T>): Promise<T> {
+    const hit = this.#reads.get(key);
+    const age = hit ? Date.now() - hit.at : Infinity;
+    if (hit && maxAgeMs > 0 && age <= maxAgeMs) {
+      if (age > maxAgeMs / 2 && !this.#refreshing.has(key)) {
+        this.#refreshing.add(key);
+        // A failed refresh changes nothing: the next call past the age reads synchronously and reports it.
+        void this.#read(key, read)
+          .catch(() => {})
+          .finally(() => this.#refreshing.delete(key));
+      }
+      return hit.value;
+    }
+    return this.#read(key, read);
+  }
+
+  /** Reads `key` now, and keeps what it read. */
+  async #read(key: string, read: () => Promise<T>): Promise<T> {
+    const at = Date.now();
+    const value = await read();
+    if (this.#reads.size >= this.maxEntries) this.#reads.clear();
+    this.#reads.set(key, { value, at });
+    return value;
+  }
+}
