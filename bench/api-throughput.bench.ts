@@ -13,9 +13,16 @@ import { createShop } from "../test/helpers/shop.ts";
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const shop = await createShop(2000, "tput");
 const big = await createShop(Number(process.env.BENCH_BACKGROUND_USERS ?? 400_000), "tputbig");
-// As in production, the worker is a process of its own (npm start runs the parts apart); no
-// endpoint proxy here; a wide port range so that 40 creates fit.
-const h = await startHarness({ worker: false, endpoints: false, config: { ANONBRANCH_ENDPOINT_PORTS: { first: 40_000, last: 40_999 } } });
+// As in production, the worker is a process of its own (npm start runs the parts apart), the API's
+// metadata pool has 10 connections and its log lines are not kept; no endpoint proxy here; a wide
+// port range so that every create fits.
+const h = await startHarness({
+  worker: false,
+  endpoints: false,
+  pool: 10,
+  logs: "discard",
+  config: { ANONBRANCH_ENDPOINT_PORTS: { first: 40_000, last: 40_999 } },
+});
 const worker = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "worker"], {
   env: { PATH: process.env.PATH, DATABASE_URL: h.metadataUrl, ANONBRANCH_SECRET_KEY: h.secretKey, ANONBRANCH_JWT_SECRET: "x".repeat(32), LOG_LEVEL: "warn",
          ANONBRANCH_STATE_DIR: `/tmp/anonbranch-bench-${process.pid}` },

@@ -59,6 +59,14 @@ export interface HarnessOptions {
   rateLimits?: RateLimits;
   /** Any other configuration the services see. */
   config?: Partial<Services["config"]>;
+  /** The metadata pool's size (default 5; the API part uses 10). */
+  pool?: number;
+  /**
+   * "keep" (default): every log line, debug included, is kept in `logs` for tests to read. "discard": lines
+   * at info and above are formatted, as in production, and dropped, so that a benchmark's heap does not grow
+   * with one kept line per request.
+   */
+  logs?: "keep" | "discard";
 }
 
 export interface Harness {
@@ -97,11 +105,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const metadataName = `meta_${randomBytes(4).toString("hex")}`;
   const metadataUrl = testServerUrl(metadataName);
   await migrateMetadata(metadataUrl);
-  const { sql, db } = openMetadataDb(metadataUrl, 5);
+  const { sql, db } = openMetadataDb(metadataUrl, options.pool ?? 5);
   const logs: string[] = [];
-  const log = createLogger("debug", (line) => {
-    logs.push(line);
-  });
+  const log = options.logs === "discard" ? createLogger("info", () => {}) : createLogger("debug", (line) => logs.push(line));
   const boss = new PgBoss({ connectionString: metadataUrl, schema: "pgboss", max: 3, supervise: false });
   boss.on("error", (error) => log.error("pg-boss error", { error }));
   await boss.start();
