@@ -77,9 +77,19 @@ const connectionClientCodes = new Set([
 // node-postgres (pg-boss) reports a dropped connection by message only.
 const connectionMessages = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
 
-/** The SQLSTATE of a PostgreSQL error, looked up the `cause` chain (drizzle wraps driver errors). */
-export function sqlState(error: unknown): string | undefined {
+/**
+ * The error and the errors in its `cause` chain (drizzle wraps driver errors), at most 8 deep. Plain
+ * objects too: pg-boss re-emits errors as copies, not Error instances.
+ */
+function* causeChain(error: unknown): Generator<object> {
   for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    yield e;
+  }
+}
+
+/** The SQLSTATE of a PostgreSQL error, looked up the `cause` chain. */
+export function sqlState(error: unknown): string | undefined {
+  for (const e of causeChain(error)) {
     const { code } = e as { code?: unknown };
     if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
@@ -88,7 +98,7 @@ export function sqlState(error: unknown): string | undefined {
 
 /** True when the error is a unique violation of this constraint (or index). */
 export function violates(error: unknown, constraint: string): boolean {
-  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causeChain(error)) {
     const { code, constraint_name } = e as { code?: unknown; constraint_name?: unknown };
     if (code === "23505") return constraint_name === constraint;
   }
@@ -100,8 +110,7 @@ export function violates(error: unknown, constraint: string): boolean {
  * driver errors) says a database server could not be reached or went away.
  */
 export function isConnectionFailure(error: unknown): boolean {
-  // Plain objects too: pg-boss re-emits errors as copies, not Error instances.
-  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causeChain(error)) {
     if (e instanceof DomainError) return e.kind === "unavailable";
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code === "string" && (connectionClientCodes.has(code) || connectionSqlStates.has(code) || code.startsWith("08"))) {
