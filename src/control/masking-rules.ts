@@ -1,13 +1,12 @@
 // Masking rules of an anonymized branch: validated against the real schema
 // with the real parser (src/masking), stored as rows, applied as labels.
-import { createHash } from "node:crypto";
 import { and, asc, eq, getTableColumns, isNull } from "drizzle-orm";
 import type { Tx } from "../db/client.ts";
 import { branchDatabases, branches, maskingRules, projects } from "../db/schema.ts";
 import { withDataPlane } from "../dataplane/connection.ts";
 import { applyLabels, readColumnLabels } from "../dataplane/prepare.ts";
 import { DomainError, invalid } from "../lib/errors.ts";
-import { RecentReads } from "../lib/recent-reads.ts";
+import { RecentReads, serverKey } from "../lib/recent-reads.ts";
 import { introspectDatabase } from "../masking/introspect.ts";
 import type { DatabaseCatalog, MaskingRule, RuleProblem } from "../masking/types.ts";
 import { parseLabel, validateMaskingRules } from "../masking/validate.ts";
@@ -61,8 +60,9 @@ export async function loadCatalogs(
   options: { maxAgeMs?: number } = {},
 ): Promise<Record<string, DatabaseCatalog>> {
   const catalogs: Record<string, DatabaseCatalog> = {};
+  const server = serverKey(sourceUri);
   for (const d of databases) {
-    const key = `${createHash("sha256").update(sourceUri).digest("hex")}/${d.physicalName}/${d.name}`;
+    const key = `${server}/${d.physicalName}/${d.name}`;
     const read = () => withDataPlane(sourceUri, d.physicalName, (sql) => introspectDatabase(sql, d.name));
     catalogs[d.name] = await recentCatalogs.get(key, options.maxAgeMs ?? 0, read);
   }

@@ -1,8 +1,7 @@
 // What the control plane asks of a data-plane server outside branch jobs:
 // is it up, how big are the parents, how much room is left on its disk.
-import { createHash } from "node:crypto";
 import postgres from "postgres";
-import { RecentReads } from "../lib/recent-reads.ts";
+import { RecentReads, serverKey } from "../lib/recent-reads.ts";
 import { databaseUri, withSharedDataPlane } from "./connection.ts";
 
 /** True when the server answers a trivial query within a few seconds. */
@@ -50,7 +49,7 @@ const recentSizes = new RecentReads<{ bytes: number; dataDirectory: string }>();
  * cannot be read through SQL: then only the budget and quotas protect it.
  */
 export async function measureCloneRoom(sourceUri: string, parentDatabases: string[], options: { maxAgeMs?: number } = {}): Promise<CloneRoom> {
-  const key = `${createHash("sha256").update(sourceUri).digest("hex")}/${[...parentDatabases].sort().join("/")}`;
+  const key = `${serverKey(sourceUri)}/${[...parentDatabases].sort().join("/")}`;
   const { bytes, dataDirectory } = await recentSizes.get(key, options.maxAgeMs ?? 0, () =>
     withSharedDataPlane(sourceUri, async (sql) => {
       const [row] = await sql`

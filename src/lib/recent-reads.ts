@@ -2,6 +2,12 @@
 // catalog, its size), kept for a short while in this process. A read at most
 // maxAgeMs old answers; one past half that age answers and is read again in
 // the background, so a steady stream of calls never waits for the server.
+import { createHash } from "node:crypto";
+
+/** What keys the reads of one data-plane server: a digest of its URI, so no password sits in a key. */
+export function serverKey(sourceUri: string): string {
+  return createHash("sha256").update(sourceUri).digest("hex");
+}
 
 interface Read<T> {
   value: T;
