@@ -42,6 +42,10 @@ export async function assertCloneFits(svc: Services, tx: Tx, project: Project, r
   const copies = sql`${branches.deletedAt} IS NULL AND NOT ${branches.isDefault} AND ${branches.id} <> ${branchId}`;
   const onServer = sql`${branches.projectId} IN (SELECT ${projects.id} FROM ${projects} WHERE ${projects.host} = ${project.host} AND ${projects.port} = ${project.port})`;
   const bytes = sql`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint`;
+  // Copies accepted but not cloned yet are only weighed against free space, which is known for a local server only.
+  const pending = room.freeBytes !== null && room.totalBytes !== null
+    ? sql`(SELECT ${bytes} FROM ${branches} WHERE ${copies} AND ${onServer} AND ${branches.anonState} = 'created')`
+    : sql`0`;
   const [row] = await tx.execute<{ mine: number; mine_bytes: string; budget_bytes: string | null; server_bytes: string; pending_bytes: string }>(sql`
     SELECT (SELECT count(*) FROM ${branches} WHERE ${branches.projectId} = ${project.id} AND ${copies})::int AS mine,
            (SELECT ${bytes} FROM ${branches} WHERE ${branches.projectId} = ${project.id} AND ${copies}) AS mine_bytes,
@@ -50,7 +54,7 @@ export async function assertCloneFits(svc: Services, tx: Tx, project: Project, r
            -- What branch copies on the server use (against its budget), and what copies accepted but not cloned
            -- yet will take (against its free space: a burst must not each see the same free space).
            (SELECT ${bytes} FROM ${branches} WHERE ${copies} AND ${onServer}) AS server_bytes,
-           (SELECT ${bytes} FROM ${branches} WHERE ${copies} AND ${onServer} AND ${branches.anonState} = 'created') AS pending_bytes`);
+           ${pending} AS pending_bytes`);
   const counts = row!;
   const quota = project.settings.quota ?? {};
   if (quota.max_branches != null && counts.mine >= quota.max_branches) {
