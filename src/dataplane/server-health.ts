@@ -63,11 +63,16 @@ export async function measureCloneRoom(sourceUri: string, parentDatabases: strin
   return { parentBytes: bytes, freeBytes: disk?.free ?? null, totalBytes: disk?.total ?? null };
 }
 
+// Imported once, on first use, so that runtimes without a filesystem (Workers) just skip it. (A dynamic
+// import at every call costs a round trip to the module loader's thread under tsx.)
+let fsModule: Promise<typeof import("node:fs/promises") | null> | undefined;
+
 async function statDisk(path: string): Promise<{ free: number; total: number } | null> {
   try {
-    // Imported here so that runtimes without a filesystem (Workers) just skip it.
-    const { statfs } = await import("node:fs/promises");
-    const s = await statfs(path);
+    fsModule ??= import("node:fs/promises").catch(() => null);
+    const fs = await fsModule;
+    if (!fs) return null;
+    const s = await fs.statfs(path);
     return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
   } catch {
     return null;

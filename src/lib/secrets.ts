@@ -3,22 +3,33 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { CompactEncrypt, compactDecrypt } from "jose";
 
+/** Secrets kept opened: a create opens its parent's URI every time; the process holds the key anyway. */
+const MAX_OPENED = 1000;
+
 export class SecretBox {
-  readonly #key: Uint8Array;
+  readonly #key: Promise<CryptoKey>;
+  readonly #opened = new Map<string, string>();
 
   constructor(secretKey: string) {
-    this.#key = new Uint8Array(createHash("sha256").update(`anonbranch:${secretKey}`).digest());
+    const raw = new Uint8Array(createHash("sha256").update(`anonbranch:${secretKey}`).digest());
+    // Imported once, not at every seal and open.
+    this.#key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
   }
 
   async seal(plaintext: string): Promise<string> {
     return new CompactEncrypt(new TextEncoder().encode(plaintext))
       .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
-      .encrypt(this.#key);
+      .encrypt(await this.#key);
   }
 
   async open(jwe: string): Promise<string> {
-    const { plaintext } = await compactDecrypt(jwe, this.#key);
-    return new TextDecoder().decode(plaintext);
+    const known = this.#opened.get(jwe);
+    if (known !== undefined) return known;
+    const { plaintext } = await compactDecrypt(jwe, await this.#key);
+    const text = new TextDecoder().decode(plaintext);
+    if (this.#opened.size >= MAX_OPENED) this.#opened.clear();
+    this.#opened.set(jwe, text);
+    return text;
   }
 }
 

@@ -73,6 +73,25 @@ const SELECT_CLAUSES: [keyof SelectStmt, string][] = [
   ["valuesLists", "VALUES"],
 ];
 
+/** Distinct expression texts whose parse trees are kept (a create validates the same rules each time). */
+const MAX_PARSED_TREES = 2000;
+const parsedTrees = new Map<string, { tree: unknown } | { error: string }>();
+
+/** The parser's tree for a text, or its error; kept for texts seen before. Trees are only read, never changed. */
+function parseTree(text: string): { tree: unknown } | { error: string } {
+  let parsed = parsedTrees.get(text);
+  if (!parsed) {
+    try {
+      parsed = { tree: parseSync(text) };
+    } catch (error) {
+      parsed = { error: error instanceof Error ? error.message : String(error) };
+    }
+    if (parsedTrees.size >= MAX_PARSED_TREES) parsedTrees.clear();
+    parsedTrees.set(text, parsed);
+  }
+  return parsed;
+}
+
 export function parseSyncExpression(raw: string, what: string): ParsedExpression {
   const expr = trimSql(raw);
   if (expr === "") return { ok: false, error: `${what} is empty` };
@@ -86,14 +105,11 @@ export function parseSyncExpression(raw: string, what: string): ParsedExpression
   if (expr.includes("\\")) {
     return { ok: false, error: `${what} must not contain backslashes (their meaning depends on standard_conforming_strings)` };
   }
-  let tree: unknown;
-  try {
-    // Exactly the engine's wrapping: a trailing "--" comment or an unbalanced
-    // parenthesis cannot reach past the closing line.
-    tree = parseSync(`SELECT (\n${expr}\n)`);
-  } catch (error) {
-    return { ok: false, error: `${what} does not parse: ${error instanceof Error ? error.message : String(error)}` };
-  }
+  // Exactly the engine's wrapping: a trailing "--" comment or an unbalanced
+  // parenthesis cannot reach past the closing line.
+  const parsed = parseTree(`SELECT (\n${expr}\n)`);
+  if ("error" in parsed) return { ok: false, error: `${what} does not parse: ${parsed.error}` };
+  const tree = parsed.tree;
   const stmts = list((tree as { stmts?: unknown }).stmts);
   if (stmts.length !== 1) return { ok: false, error: `${what} must be a single expression, not several statements` };
   const stmt = unwrap((stmts[0] as { stmt?: unknown }).stmt);
