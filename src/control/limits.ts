@@ -39,22 +39,19 @@ export const cloneLimitsLock = (project: Pick<Project, "host" | "port">) =>
 export async function assertCloneFits(svc: Services, tx: Tx, project: Project, room: CloneRoom, branchId: string): Promise<void> {
   const server = `${project.host}:${project.port}`;
   const size = room.parentBytes;
-  const copies = sql`${branches.deletedAt} IS NULL AND NOT ${branches.isDefault} AND ${branches.id} <> ${branchId}`;
-  const onServer = sql`${branches.projectId} IN (SELECT ${projects.id} FROM ${projects} WHERE ${projects.host} = ${project.host} AND ${projects.port} = ${project.port})`;
-  const bytes = sql`coalesce(sum(${branches.logicalSizeBytes}), 0)::bigint`;
-  // Copies accepted but not cloned yet are only weighed against free space, which is known for a local server only.
-  const pending = room.freeBytes !== null && room.totalBytes !== null
-    ? sql`(SELECT ${bytes} FROM ${branches} WHERE ${copies} AND ${onServer} AND ${branches.anonState} = 'created')`
-    : sql`0`;
+  // One pass over the server's live copies (other than this one), joined through the projects on
+  // host:port. Copies accepted but not cloned yet (anon_state 'created') are only weighed against free
+  // space, which is known for a local server only.
   const [row] = await tx.execute<{ mine: number; mine_bytes: string; budget_bytes: string | null; server_bytes: string; pending_bytes: string }>(sql`
-    SELECT (SELECT count(*) FROM ${branches} WHERE ${branches.projectId} = ${project.id} AND ${copies})::int AS mine,
-           (SELECT ${bytes} FROM ${branches} WHERE ${branches.projectId} = ${project.id} AND ${copies}) AS mine_bytes,
+    SELECT count(*) FILTER (WHERE b.project_id = ${project.id})::int AS mine,
+           coalesce(sum(b.logical_size_bytes) FILTER (WHERE b.project_id = ${project.id}), 0)::bigint AS mine_bytes,
+           coalesce(sum(b.logical_size_bytes), 0)::bigint AS server_bytes,
+           coalesce(sum(b.logical_size_bytes) FILTER (WHERE b.anon_state = 'created'), 0)::bigint AS pending_bytes,
            (SELECT ${dataPlaneServers.storageBudgetBytes} FROM ${dataPlaneServers}
-             WHERE ${dataPlaneServers.host} = ${project.host} AND ${dataPlaneServers.port} = ${project.port}) AS budget_bytes,
-           -- What branch copies on the server use (against its budget), and what copies accepted but not cloned
-           -- yet will take (against its free space: a burst must not each see the same free space).
-           (SELECT ${bytes} FROM ${branches} WHERE ${copies} AND ${onServer}) AS server_bytes,
-           ${pending} AS pending_bytes`);
+             WHERE ${dataPlaneServers.host} = ${project.host} AND ${dataPlaneServers.port} = ${project.port}) AS budget_bytes
+    FROM ${branches} b JOIN ${projects} p ON p.id = b.project_id
+    WHERE p.host = ${project.host} AND p.port = ${project.port}
+      AND b.deleted_at IS NULL AND NOT b.is_default AND b.id <> ${branchId}`);
   const counts = row!;
   const quota = project.settings.quota ?? {};
   if (quota.max_branches != null && counts.mine >= quota.max_branches) {
