@@ -22,14 +22,14 @@ export function openMetadataDb(url: string, max = 10): MetadataDb {
  * make a few hundred; the cap bounds what each connection (and its server
  * backend) holds even if some builder's text varied without limit.
  */
-export const MAX_PREPARED_STATEMENTS = 1000;
+const MAX_PREPARED_STATEMENTS = 1000;
 /** Statements with more parameters (multi-row inserts, long IN lists) vary with their data: never prepared. */
 export const MAX_PREPARED_PARAMETERS = 64;
 
 const preparedTexts = new Set<string>();
 
 /** Whether a drizzle statement is sent as a named, reusable prepared statement. */
-export function prepares(text: string, parameterCount: number): boolean {
+function prepares(text: string, parameterCount: number): boolean {
   if (parameterCount > MAX_PREPARED_PARAMETERS) return false;
   if (preparedTexts.has(text)) return true;
   if (preparedTexts.size >= MAX_PREPARED_STATEMENTS) return false;
