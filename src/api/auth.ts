@@ -14,6 +14,7 @@ import { z } from "zod";
 import { API_KEY_ISSUER, apiKeySecret, findApiKey, markApiKeyUsed } from "../control/api-keys.ts";
 import type { Principal, PrincipalRole, Services } from "../control/context.ts";
 import { matchTrustPolicies } from "../control/trust-policies.ts";
+import { BoundedMap } from "../lib/bounded-map.ts";
 import { DomainError, forbidden, unauthorized } from "../lib/errors.ts";
 import type { AppEnv } from "./env.ts";
 
@@ -76,8 +77,7 @@ const ApiKeyClaims = z.object({ sub: z.uuid(), jti: z.uuid() });
  * stop verifying, so only the expiry is checked again (and the key's row, on
  * every request). Bounded; per process.
  */
-const verifiedKeys = new Map<string, { keyId: string; exp: number | undefined }>();
-const VERIFIED_KEYS_MAX = 10_000;
+const verifiedKeys = new BoundedMap<string, { keyId: string; exp: number | undefined }>(10_000);
 // The same token under another signing secret is another question.
 const verifiedKey = (svc: Services, token: string): string => `${svc.config.ANONBRANCH_JWT_SECRET}\u0000${token}`;
 
@@ -97,7 +97,6 @@ async function verifyApiKey(svc: Services, token: string): Promise<string> {
   }
   const claims = ApiKeyClaims.safeParse(payload);
   if (!claims.success || claims.data.sub !== claims.data.jti) throw unauthorized("the API key is not valid: malformed claims");
-  if (verifiedKeys.size >= VERIFIED_KEYS_MAX) verifiedKeys.clear();
   verifiedKeys.set(cacheKey, { keyId: claims.data.sub, exp: payload.exp });
   return claims.data.sub;
 }

@@ -10,6 +10,7 @@
 
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
+import { BoundedMap } from "../lib/bounded-map.ts";
 
 /** The channel the metadata tables' triggers NOTIFY on. */
 export const CHANGES_CHANNEL = "anonbranch_changes";
@@ -20,14 +21,16 @@ interface Entry {
 }
 
 export class ReadCache {
-  #entries = new Map<string, Entry>();
+  readonly #entries: BoundedMap<string, Entry>;
   #generation = 0;
   #listening = false;
 
   constructor(
     private readonly ttlMs = 2_000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    maxEntries = 10_000,
+  ) {
+    this.#entries = new BoundedMap(maxEntries);
+  }
 
   /** Serves `key` from the cache, or loads it (and keeps it if nothing changed meanwhile). */
   async get<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -37,7 +40,6 @@ export class ReadCache {
     const generation = this.#generation;
     const value = await load();
     if (this.#listening && generation === this.#generation) {
-      if (this.#entries.size >= this.maxEntries) this.#entries.clear();
       this.#entries.set(key, { value, expires: now + this.ttlMs });
     }
     return value;

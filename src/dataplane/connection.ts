@@ -2,6 +2,7 @@
 // it, so no idle session lingers on a parent database (CREATE DATABASE …
 // TEMPLATE refuses to copy a database that has sessions).
 import postgres from "postgres";
+import { BoundedMap } from "../lib/bounded-map.ts";
 import { isConnectionFailure } from "../lib/errors.ts";
 
 export type DataPlaneSql = postgres.Sql;
@@ -67,7 +68,7 @@ export function connectAs(
  * by the requests of this process that ask the server something quick: their
  * sessions close after two idle seconds, so none lingers.
  */
-const shared = new Map<string, DataPlaneSql>();
+const shared = new BoundedMap<string, DataPlaneSql>(64);
 let sharing = false;
 
 /**
@@ -82,7 +83,6 @@ export async function withSharedDataPlane<T>(sourceUri: string, fn: (sql: DataPl
   if (!sharing) return withDataPlane(sourceUri, null, fn);
   let sql = shared.get(sourceUri);
   if (!sql) {
-    if (shared.size >= 64) shared.clear();
     sql = postgres(sourceUri, {
       max: 2,
       onnotice: () => {},

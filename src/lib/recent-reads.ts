@@ -3,6 +3,7 @@
 // maxAgeMs old answers; one past half that age answers and is read again in
 // the background, so a steady stream of calls never waits for the server.
 import { createHash } from "node:crypto";
+import { BoundedMap } from "./bounded-map.ts";
 
 /** What keys the reads of one data-plane server: a digest of its URI, so no password sits in a key. */
 export function serverKey(sourceUri: string): string {
@@ -16,10 +17,12 @@ interface Read<T> {
 }
 
 export class RecentReads<T> {
-  #reads = new Map<string, Read<T>>();
+  readonly #reads: BoundedMap<string, Read<T>>;
   #refreshing = new Set<string>();
 
-  constructor(private readonly maxEntries = 1_000) {}
+  constructor(maxEntries = 1_000) {
+    this.#reads = new BoundedMap(maxEntries);
+  }
 
   /** The value of `key`, from a read at most maxAgeMs old, else read now (`read`); 0: always read now. */
   async get(key: string, maxAgeMs: number, read: () => Promise<T>): Promise<T> {
@@ -42,7 +45,6 @@ export class RecentReads<T> {
   async #read(key: string, read: () => Promise<T>): Promise<T> {
     const at = Date.now();
     const value = await read();
-    if (this.#reads.size >= this.maxEntries) this.#reads.clear();
     this.#reads.set(key, { value, at });
     return value;
   }

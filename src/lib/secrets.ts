@@ -2,13 +2,12 @@
 // (dir + A256GCM) under a key derived from ANONBRANCH_SECRET_KEY.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { CompactEncrypt, compactDecrypt } from "jose";
-
-/** Secrets kept opened: a create opens its parent's URI every time; the process holds the key anyway. */
-const MAX_OPENED = 1000;
+import { BoundedMap } from "./bounded-map.ts";
 
 export class SecretBox {
   readonly #key: Promise<CryptoKey>;
-  readonly #opened = new Map<string, string>();
+  /** Secrets kept opened: a create opens its parent's URI every time; the process holds the key anyway. */
+  readonly #opened = new BoundedMap<string, string>(1000);
 
   constructor(secretKey: string) {
     const raw = new Uint8Array(createHash("sha256").update(`anonbranch:${secretKey}`).digest());
@@ -27,7 +26,6 @@ export class SecretBox {
     if (known !== undefined) return known;
     const { plaintext } = await compactDecrypt(jwe, await this.#key);
     const text = new TextDecoder().decode(plaintext);
-    if (this.#opened.size >= MAX_OPENED) this.#opened.clear();
     this.#opened.set(jwe, text);
     return text;
   }

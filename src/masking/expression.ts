@@ -17,6 +17,7 @@ import {
   REFUSED_NODES,
 } from "./functions.ts";
 import type { TableInfo } from "./types.ts";
+import { BoundedMap } from "../lib/bounded-map.ts";
 
 /** Longest accepted expression: real rules are short, and the parser recurses. */
 export const MAX_EXPRESSION_LENGTH = 10_000;
@@ -74,8 +75,7 @@ const SELECT_CLAUSES: [keyof SelectStmt, string][] = [
 ];
 
 /** Distinct expression texts whose parse trees are kept (a create validates the same rules each time). */
-const MAX_PARSED_TREES = 2000;
-const parsedTrees = new Map<string, { tree: unknown } | { error: string }>();
+const parsedTrees = new BoundedMap<string, { tree: unknown } | { error: string }>(2000);
 
 /** The parser's tree for a text, or its error; kept for texts seen before. Trees are only read, never changed. */
 function parseTree(text: string): { tree: unknown } | { error: string } {
@@ -86,7 +86,6 @@ function parseTree(text: string): { tree: unknown } | { error: string } {
     } catch (error) {
       parsed = { error: error instanceof Error ? error.message : String(error) };
     }
-    if (parsedTrees.size >= MAX_PARSED_TREES) parsedTrees.clear();
     parsedTrees.set(text, parsed);
   }
   return parsed;
