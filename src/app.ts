@@ -82,19 +82,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   const auth = authenticate(deps.auth, deps.services);
   const publicPaths = new Set(["/api/v2/openapi.json", "/api/v2/docs"]);
+  const limiter = deps.rateLimiter;
+  // Authentication, then the rate limit (the principal is its unit; in memory, no round trip).
+  const admit = limiter ? (c: Context) => limiter.admit(c.get("principal"), routeOf(c)) : () => {};
   app.use("/api/v2/*", async (c, next) => {
     if (publicPaths.has(c.req.path)) return next();
-    return auth(c, next);
-  });
-  const limiter = deps.rateLimiter;
-  if (limiter) {
-    // After authentication (the principal is the unit); in memory, no round trip.
-    app.use("/api/v2/*", async (c, next) => {
-      const principal = c.get("principal");
-      if (principal) limiter.admit(principal, routeOf(c));
-      await next();
+    return auth(c, () => {
+      admit(c);
+      return next();
     });
-  }
+  });
   app.route("/api/v2", api);
   app.route("/console", consoleApp(deps));
   return app;

@@ -45,6 +45,7 @@ import { eq, inArray } from "drizzle-orm";
 import { SignJWT } from "jose";
 import { auditEvents } from "../src/db/schema.ts";
 import { startHarness, waitFor, type Harness, type MintedKey } from "./helpers/harness.ts";
+import { connect } from "./helpers/pg.ts";
 import { createShop, type ShopDatabase } from "./helpers/shop.ts";
 
 type Role = "admin" | "developer" | "ci";
@@ -321,6 +322,21 @@ describe("API keys", () => {
     assert.match(next.body.message, /was revoked/);
     assert.equal((await api("DELETE", `/api_keys/${key.id}`)).status, 200, "revoking twice answers the key");
     assert.equal((await api("DELETE", `/api_keys/${randomUUID()}`)).status, 404);
+  });
+
+  test("a key answered from memory is refused once another process revokes it", async () => {
+    // Repeated use: the key's principal is served without a round trip (src/api/auth.ts, knownApiKeyPrincipal).
+    const key = await mint("developer", [a.project]);
+    for (let i = 0; i < 3; i++) assert.equal((await api("GET", `/projects/${a.project}`, undefined, key.key)).status, 200);
+    // Revoked by another API instance: nothing in this process wrote, only the metadata database changed.
+    const other = connect(h.metadataUrl, { max: 1 });
+    try {
+      await other`UPDATE api_keys SET revoked_at = now() WHERE id = ${key.id}`;
+    } finally {
+      await other.end();
+    }
+    const next = await waitFor(() => api("GET", `/projects/${a.project}`, undefined, key.key), (r) => r.status === 401, 5000);
+    assert.match(next.body.message, /was revoked/);
   });
 
   test("an expired key gets 401 saying so", async () => {

@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 import { z } from "zod";
-import { API_KEY_ISSUER, apiKeySecret, findApiKey, markApiKeyUsed } from "../control/api-keys.ts";
+import { API_KEY_ISSUER, apiKeySecret, findApiKey, markApiKeyUsed, usedRecently, type ApiKeyRow } from "../control/api-keys.ts";
 import type { Principal, PrincipalRole, Services } from "../control/context.ts";
 import { matchTrustPolicies } from "../control/trust-policies.ts";
 import { BoundedMap } from "../lib/bounded-map.ts";
@@ -42,7 +42,7 @@ export function authenticate(config: AuthConfig, svc: Services): MiddlewareHandl
   return async (c, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
     if (!match) throw unauthorized("missing bearer token: send Authorization: Bearer <key>");
-    const principal = await principalFor(match[1]!);
+    const principal = knownApiKeyPrincipal(svc, match[1]!) ?? (await principalFor(match[1]!));
     c.set("principal", { ...principal, requestId: c.get("requestId") });
     await next();
   };
@@ -51,7 +51,7 @@ export function authenticate(config: AuthConfig, svc: Services): MiddlewareHandl
 /** Sorts a bearer JWT to the verifier it claims to need; each verifier trusts nothing from this peek. */
 async function principalOf(svc: Services, token: string): Promise<Principal> {
   // A key verified before needs no second look at its header (the hot path of every API key).
-  if (verifiedKeys.has(verifiedKey(svc, token))) return apiKeyPrincipal(svc, token);
+  if (verifiedUnder(svc, token)) return apiKeyPrincipal(svc, token);
   let alg: string | undefined;
   let iss: string | undefined;
   try {
@@ -72,21 +72,52 @@ async function principalOf(svc: Services, token: string): Promise<Principal> {
 
 const ApiKeyClaims = z.object({ sub: z.uuid(), jti: z.uuid() });
 
-/**
- * Tokens whose signature and claims verified, by secret and token: a signature cannot
- * stop verifying, so only the expiry is checked again (and the key's row, on
- * every request). Bounded; per process.
- */
-const verifiedKeys = new BoundedMap<string, { keyId: string; exp: number | undefined }>(10_000);
-// The same token under another signing secret is another question.
-const verifiedKey = (svc: Services, token: string): string => `${svc.config.ANONBRANCH_JWT_SECRET}\u0000${token}`;
+interface VerifiedKey {
+  /** The signing secret it verified under: the same token under another secret is another question. */
+  secret: string | undefined;
+  keyId: string;
+  exp: number | undefined;
+  /** The key's row as the read cache held it when `principal` was made from it. */
+  row?: ApiKeyRow;
+  principal?: Principal;
+}
 
-async function verifyApiKey(svc: Services, token: string): Promise<string> {
-  const cacheKey = verifiedKey(svc, token);
-  const known = verifiedKeys.get(cacheKey);
+/**
+ * Tokens whose signature and claims verified: a signature cannot stop
+ * verifying, so only the expiry is checked again (and the key's row, on every
+ * request). Bounded; per process.
+ */
+const verifiedKeys = new BoundedMap<string, VerifiedKey>(10_000);
+
+const verifiedUnder = (svc: Services, token: string): VerifiedKey | undefined => {
+  const known = verifiedKeys.get(token);
+  return known?.secret === svc.config.ANONBRANCH_JWT_SECRET ? known : undefined;
+};
+
+/**
+ * The hot path of every API key, without a promise: the principal made for
+ * this token before, while the read cache still holds the very row it was made
+ * from (a revocation, or any change to the key, replaces or drops that row),
+ * the key has not expired, and its use was recorded less than a minute ago.
+ * Anything else takes the full path.
+ */
+function knownApiKeyPrincipal(svc: Services, token: string): Principal | undefined {
+  const known = verifiedUnder(svc, token);
+  if (!known?.principal || !svc.cache) return undefined;
+  const now = Date.now();
+  if (known.exp !== undefined && known.exp * 1000 <= now) return undefined;
+  const row = known.row!;
+  if (svc.cache.peek(apiKeyCacheKey(known.keyId)) !== row || !usedRecently(row, now)) return undefined;
+  return known.principal;
+}
+
+const apiKeyCacheKey = (keyId: string): string => `api_key:${keyId}`;
+
+async function verifyApiKey(svc: Services, token: string): Promise<VerifiedKey> {
+  const known = verifiedUnder(svc, token);
   if (known) {
     if (known.exp !== undefined && known.exp * 1000 <= Date.now()) throw unauthorized("the API key has expired");
-    return known.keyId;
+    return known;
   }
   let payload: JWTPayload;
   try {
@@ -97,20 +128,24 @@ async function verifyApiKey(svc: Services, token: string): Promise<string> {
   }
   const claims = ApiKeyClaims.safeParse(payload);
   if (!claims.success || claims.data.sub !== claims.data.jti) throw unauthorized("the API key is not valid: malformed claims");
-  verifiedKeys.set(cacheKey, { keyId: claims.data.sub, exp: payload.exp });
-  return claims.data.sub;
+  const verified: VerifiedKey = { secret: svc.config.ANONBRANCH_JWT_SECRET, keyId: claims.data.sub, exp: payload.exp };
+  verifiedKeys.set(token, verified);
+  return verified;
 }
 
 async function apiKeyPrincipal(svc: Services, token: string): Promise<Principal> {
   if (!svc.config.ANONBRANCH_JWT_SECRET) throw unauthorized("API keys are not configured on this server (ANONBRANCH_JWT_SECRET)");
-  const keyId = await verifyApiKey(svc, token);
-  const row = svc.cache ? await svc.cache.get(`api_key:${keyId}`, () => findApiKey(svc.db, keyId)) : await findApiKey(svc.db, keyId);
+  const verified = await verifyApiKey(svc, token);
+  const { keyId } = verified;
+  const row = svc.cache ? await svc.cache.get(apiKeyCacheKey(keyId), () => findApiKey(svc.db, keyId)) : await findApiKey(svc.db, keyId);
   if (!row) throw unauthorized("the API key is not known to this server");
   if (row.revokedAt) throw unauthorized(`the API key "${row.name}" was revoked at ${row.revokedAt.toISOString()}`);
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw unauthorized("the API key has expired");
   await markApiKeyUsed(svc.db, row);
   // The row, not the claims, is authoritative for role and scope.
-  return { id: row.id, name: row.name, role: row.role, projects: row.role === "admin" ? "*" : (row.projectIds ?? []) };
+  const principal: Principal = { id: row.id, name: row.name, role: row.role, projects: row.role === "admin" ? "*" : (row.projectIds ?? []) };
+  Object.assign(verified, { row, principal });
+  return principal;
 }
 
 // ---- GitHub Actions OIDC --------------------------------------------------------

@@ -13,7 +13,7 @@ import type { Principal, PrincipalRole, Services } from "./context.ts";
 /** `iss` of every key we mint; a bearer JWT with another issuer is not one of ours. */
 export const API_KEY_ISSUER = "anonbranch";
 
-type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 /** The HS256 key for ANONBRANCH_JWT_SECRET; refused when the deployment has none (e.g. Workers without the secret). */
 export function apiKeySecret(config: Services["config"]): Uint8Array {
@@ -120,9 +120,12 @@ export async function findApiKey(db: Db, keyId: string): Promise<ApiKeyRow | und
 
 const touchEveryMs = 60_000;
 
+/** Whether the row says the key's use was recorded within the last minute (then markApiKeyUsed writes nothing). */
+export const usedRecently = (row: ApiKeyRow, now = Date.now()): boolean => row.lastUsedAt !== null && now - row.lastUsedAt.getTime() < touchEveryMs;
+
 /** Records use at most once a minute per key, so most requests cost one primary-key SELECT and no write. */
 export async function markApiKeyUsed(db: Db, row: ApiKeyRow): Promise<void> {
-  if (row.lastUsedAt && Date.now() - row.lastUsedAt.getTime() < touchEveryMs) return;
+  if (usedRecently(row)) return;
   await db
     .update(apiKeys)
     .set({ lastUsedAt: sql`now()` })
