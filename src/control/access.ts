@@ -86,24 +86,33 @@ export async function loadBranchView(svc: Services, principal: Principal, projec
   if (!canTouchProject(principal, projectId)) {
     throw forbidden(`${principal.name} (${principal.role}) has no access to project ${projectId}`);
   }
-  const load = async () => {
-    const [row] = await svc.db
-      .select({ branch: branches, run: anonymizationRuns })
-      .from(branches)
-      .innerJoin(projects, and(eq(projects.id, branches.projectId), isNull(projects.deletedAt)))
-      .leftJoin(
-        anonymizationRuns,
-        eq(
-          anonymizationRuns.id,
-          sql`(SELECT r.id FROM anonymization_runs r WHERE r.branch_id = ${branches.id} ORDER BY r.created_at DESC LIMIT 1)`,
-        ),
-      )
-      .where(and(eq(branches.id, branchId), eq(branches.projectId, projectId), isNull(branches.deletedAt)));
-    return row ?? null;
-  };
-  const row = svc.cache ? await svc.cache.get(`branch:${projectId}:${branchId}`, load) : await load();
-  if (row) return { branch: row.branch, run: row.run ?? undefined };
+  // A hit skips get()'s promise; a kept null (no such branch) is asked again through get(), which answers it.
+  const { cache } = svc;
+  const key = `branch:${projectId}:${branchId}`;
+  const row = cache
+    ? (cache.peek<BranchView | null>(key) ?? (await cache.get(key, () => loadBranchViewRow(svc.db, projectId, branchId))))
+    : await loadBranchViewRow(svc.db, projectId, branchId);
+  if (row) return row;
   // Not there: say which of the two is missing.
   await loadProject(svc.db, principal, projectId);
   throw notFound(`branch ${branchId}`);
+}
+
+/** A branch with its latest run: one object per read-cache entry, so what is presented from it can be kept (src/lib/memo.ts). */
+export type BranchView = NonNullable<Awaited<ReturnType<typeof loadBranchViewRow>>>;
+
+async function loadBranchViewRow(db: Db, projectId: string, branchId: string) {
+  const [row] = await db
+    .select({ branch: branches, run: anonymizationRuns })
+    .from(branches)
+    .innerJoin(projects, and(eq(projects.id, branches.projectId), isNull(projects.deletedAt)))
+    .leftJoin(
+      anonymizationRuns,
+      eq(
+        anonymizationRuns.id,
+        sql`(SELECT r.id FROM anonymization_runs r WHERE r.branch_id = ${branches.id} ORDER BY r.created_at DESC LIMIT 1)`,
+      ),
+    )
+    .where(and(eq(branches.id, branchId), eq(branches.projectId, projectId), isNull(branches.deletedAt)));
+  return row ? { branch: row.branch, run: row.run ?? undefined } : null;
 }

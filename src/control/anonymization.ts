@@ -5,7 +5,8 @@ import { anonymizationRuns, branches, operations } from "../db/schema.ts";
 import { queues, type AnonymizeBranchJob } from "../jobs/queues.ts";
 import { conflict, invalid, locked } from "../lib/errors.ts";
 import { newOperationId } from "../lib/ids.ts";
-import { assertBranchIdle, loadBranch, loadBranchView, loadProject } from "./access.ts";
+import { assertBranchIdle, loadBranch, loadBranchView, loadProject, type BranchView } from "./access.ts";
+import { memoized } from "../lib/memo.ts";
 import type { Principal, Services } from "./context.ts";
 import { presentAnonymizedStatus } from "./present.ts";
 import { recordAudit } from "./audit.ts";
@@ -21,10 +22,13 @@ async function latestRun(db: Services["db"], branchId: string) {
 }
 
 export async function getAnonymizedStatus(svc: Services, principal: Principal, projectId: string, branchId: string) {
-  const { branch, run } = await loadBranchView(svc, principal, projectId, branchId);
-  if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
-  return presentAnonymizedStatus(branch, run);
+  const view = await loadBranchView(svc, principal, projectId, branchId);
+  if (view.branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
+  return statusOf(view);
 }
+
+/** Presented once per row the read cache serves (src/lib/memo.ts). */
+const statusOf = memoized((view: BranchView) => presentAnonymizedStatus(view.branch, view.run));
 
 /** Starts a run from initialized, error or anonymized; masks the branch's current data. */
 export async function startAnonymization(svc: Services, principal: Principal, projectId: string, branchId: string) {

@@ -8,6 +8,7 @@ import { branchRoleName, physicalDatabaseName } from "../dataplane/names.ts";
 import { queues, type CreateBranchJob, type DeleteBranchJob } from "../jobs/queues.ts";
 import { DomainError, conflict, invalid, violates } from "../lib/errors.ts";
 import { settleInOrder } from "../lib/settle.ts";
+import { memoized } from "../lib/memo.ts";
 import { newBranchId, newEndpointId, newOperationId } from "../lib/ids.ts";
 import { newPassword } from "../lib/secrets.ts";
 import type { MaskingRule } from "../masking/types.ts";
@@ -249,9 +250,11 @@ async function queryBranches(svc: Services, projectId: string, query: ListBranch
 }
 
 export async function getBranch(svc: Services, principal: Principal, projectId: string, branchId: string) {
-  const { branch } = await loadBranchView(svc, principal, projectId, branchId);
-  return { branch: presentBranch(branch), annotation: branch.annotation ? annotationOf(branch) : undefined };
+  return branchOf((await loadBranchView(svc, principal, projectId, branchId)).branch);
 }
+
+/** Presented once per row the read cache serves (src/lib/memo.ts). */
+const branchOf = memoized((branch: BranchRow) => ({ branch: presentBranch(branch), annotation: branch.annotation ? annotationOf(branch) : undefined }));
 
 /** Marks the branch deleted at once (gone from GET and lists) and enqueues the drop. */
 export async function deleteBranchInTx(svc: Services, tx: Tx, branch: BranchRow, opts: { force?: boolean } = {}) {

@@ -6,6 +6,7 @@ import { branchDatabases, branches, maskingRules, projects } from "../db/schema.
 import { withDataPlane } from "../dataplane/connection.ts";
 import { applyLabels, readColumnLabels } from "../dataplane/prepare.ts";
 import { DomainError, invalid } from "../lib/errors.ts";
+import { memoized } from "../lib/memo.ts";
 import { RecentReads, serverKey } from "../lib/recent-reads.ts";
 import { introspectDatabase } from "../masking/introspect.ts";
 import type { DatabaseCatalog, MaskingRule, RuleProblem } from "../masking/types.ts";
@@ -168,7 +169,7 @@ export async function getMaskingRules(svc: Services, principal: Principal, proje
   const { branch } = await loadBranchView(svc, principal, projectId, branchId);
   if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
   const stored = () => (svc.cache ? svc.cache.get(`rules:${branch.id}`, () => storedRules(svc.db, branch.id)) : storedRules(svc.db, branch.id));
-  if (!hasDatabases(branch) || !branch.userSessionsSinceRun) return { masking_rules: await stored() };
+  if (!hasDatabases(branch) || !branch.userSessionsSinceRun) return storedRulesBody(await stored());
   const project = await loadProject(svc.db, principal, projectId);
   const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
   const databases = await branchDatabaseRows(svc.db, branch.id);
@@ -176,6 +177,9 @@ export async function getMaskingRules(svc: Services, principal: Principal, proje
   const live = await liveRules(sourceUri, databases);
   return { masking_rules: foldLabels(project.id, project.maskingRules, await storedRules(svc.db, branch.id), live).rules };
 }
+
+/** The answer for stored rules, made once per rules the read cache serves (src/lib/memo.ts). */
+const storedRulesBody = memoized((rules: MaskingRule[]) => ({ masking_rules: rules }));
 
 /** PATCH: replaces the whole set; applied to the branch's labels at once when its databases exist. */
 export async function replaceMaskingRules(

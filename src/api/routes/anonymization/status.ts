@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { getAnonymizedStatus } from "../../../control/anonymization.ts";
+import { cachedJson } from "../../cached-json.ts";
 import type { Router } from "../../router.ts";
 import { AnonymizedStatusSchema, BranchParams, errorResponses, json } from "../../schemas.ts";
 import { anonymizedStatusExample } from "../../examples.ts";
@@ -15,5 +16,5 @@ const route = createRoute({
 export default (app: Router) =>
   app.openapi(route, async (c) => {
     const { project_id, branch_id } = c.req.valid("param");
-    return c.json(await getAnonymizedStatus(c.get("services"), c.get("principal"), project_id, branch_id), 200);
+    return cachedJson(c, await getAnonymizedStatus(c.get("services"), c.get("principal"), project_id, branch_id));
   });

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getBranch } from "../../../control/branches.ts";
+import { cachedJson } from "../../cached-json.ts";
 import type { Router } from "../../router.ts";
 import { AnnotationSchema, BranchParams, BranchSchema, errorResponses, json } from "../../schemas.ts";
 import { annotationExample, readyBranchExample } from "../../examples.ts";
@@ -18,5 +19,5 @@ const route = createRoute({
 export default (app: Router) =>
   app.openapi(route, async (c) => {
     const { project_id, branch_id } = c.req.valid("param");
-    return c.json(await getBranch(c.get("services"), c.get("principal"), project_id, branch_id), 200);
+    return cachedJson(c, await getBranch(c.get("services"), c.get("principal"), project_id, branch_id));
   });

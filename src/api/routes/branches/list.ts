@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listBranches } from "../../../control/branches.ts";
+import { cachedJson } from "../../cached-json.ts";
 import type { Router } from "../../router.ts";
 import { AnnotationSchema, BranchSchema, ProjectParams, errorResponses, json } from "../../schemas.ts";
 import { annotationExample, ids, mainBranchExample, readyBranchExample } from "../../examples.ts";
@@ -38,8 +39,5 @@ const route = createRoute({
 
 export default (app: Router) =>
   app.openapi(route, async (c) =>
-    c.json(
-      await listBranches(c.get("services"), c.get("principal"), c.req.valid("param").project_id, c.req.valid("query")),
-      200,
-    ),
+    cachedJson(c, await listBranches(c.get("services"), c.get("principal"), c.req.valid("param").project_id, c.req.valid("query"))),
   );
