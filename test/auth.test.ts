@@ -339,6 +339,17 @@ describe("API keys", () => {
     assert.match(next.body.message, /was revoked/);
   });
 
+  test("the admin token is compared whole: the same length, one character off, or with a multi-byte character, gets 401", async () => {
+    const token = h.adminToken;
+    const last = token.at(-1) === "a" ? "b" : "a";
+    for (const near of [`${token.slice(0, -1)}${last}`, `${token.slice(0, -1)}é`]) {
+      secrets.push(near);
+      const res = await api("GET", "/api_keys", undefined, near);
+      assert.equal(res.status, 401, `a token of the admin token's length: ${res.status}`);
+    }
+    assert.equal((await api("GET", "/api_keys", undefined, token)).status, 200);
+  });
+
   test("an expired key gets 401 saying so", async () => {
     const key = await mint("developer", [a.project], 1);
     const res = await waitFor(() => api("GET", `/projects/${a.project}`, undefined, key.key), (r) => r.status === 401, 5000);
