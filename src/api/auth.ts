@@ -8,7 +8,7 @@
 // JWKS cannot be fetched), mapped once by src/api/errors.ts. No message or log
 // line ever contains the token.
 import { timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 import { z } from "zod";
 import { API_KEY_ISSUER, apiKeySecret, findApiKey, markApiKeyUsed, usedRecently, type ApiKeyRow } from "../control/api-keys.ts";
@@ -42,13 +42,18 @@ export function tokenAuthenticator(config: AuthConfig, svc: Services): (token: s
 
 export function authenticate(config: AuthConfig, svc: Services): MiddlewareHandler<AppEnv> {
   const principalFor = tokenAuthenticator(config, svc);
-  return async (c, next) => {
+  // Not async: a key answered from memory goes on to the route without a promise of its own.
+  return (c, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
     if (!match) throw unauthorized("missing bearer token: send Authorization: Bearer <key>");
-    const principal = knownApiKeyPrincipal(svc, match[1]!) ?? (await principalFor(match[1]!));
-    c.set("principal", { ...principal, requestId: c.get("requestId") });
-    await next();
+    const known = knownApiKeyPrincipal(svc, match[1]!);
+    return known ? enter(c, next, known) : principalFor(match[1]!).then((principal) => enter(c, next, principal));
   };
+}
+
+function enter(c: Context<AppEnv>, next: Next, principal: Principal): Promise<void> {
+  c.set("principal", { ...principal, requestId: c.get("requestId") });
+  return next();
 }
 
 /** Sorts a bearer JWT to the verifier it claims to need; each verifier trusts nothing from this peek. */
