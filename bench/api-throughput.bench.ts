@@ -65,7 +65,7 @@ const routes: [string, string, string | undefined][] = [
   ["GET …/branches, developer key", `/api/v2/projects/${projectId}/branches`, dev.key],
   ["GET …/masking_rules, developer key", `${branch}/masking_rules`, dev.key],
 ];
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`\nAPI throughput: 20 concurrent clients, closed loop (autocannon in its own process), ${seconds} s per run;`);
 console.log(`each route alternated with the bare route /healthz, ${rounds} rounds, medians`);
