@@ -85,9 +85,8 @@ interface VerifiedKey {
   secret: string | undefined;
   keyId: string;
   exp: number | undefined;
-  /** The key's row as the read cache held it when `principal` was made from it. */
-  row?: ApiKeyRow;
-  principal?: Principal;
+  /** The principal last made for it, with the key's row as the read cache held it then. */
+  answered?: { row: ApiKeyRow; principal: Principal };
 }
 
 /**
@@ -111,12 +110,12 @@ const verifiedUnder = (svc: Services, token: string): VerifiedKey | undefined =>
  */
 function knownApiKeyPrincipal(svc: Services, token: string): Principal | undefined {
   const known = verifiedUnder(svc, token);
-  if (!known?.principal || !svc.cache) return undefined;
+  if (!known?.answered || !svc.cache) return undefined;
   const now = Date.now();
   if (known.exp !== undefined && known.exp * 1000 <= now) return undefined;
-  const row = known.row!;
+  const { row, principal } = known.answered;
   if (svc.cache.peek(apiKeyCacheKey(known.keyId)) !== row || !usedRecently(row, now)) return undefined;
-  return known.principal;
+  return principal;
 }
 
 const apiKeyCacheKey = (keyId: string): string => `api_key:${keyId}`;
@@ -152,7 +151,7 @@ async function apiKeyPrincipal(svc: Services, token: string): Promise<Principal>
   await markApiKeyUsed(svc.db, row);
   // The row, not the claims, is authoritative for role and scope.
   const principal: Principal = { id: row.id, name: row.name, role: row.role, projects: row.role === "admin" ? "*" : (row.projectIds ?? []) };
-  Object.assign(verified, { row, principal });
+  verified.answered = { row, principal };
   return principal;
 }
 

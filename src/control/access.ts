@@ -86,11 +86,8 @@ export async function loadBranchView(svc: Services, principal: Principal, projec
   if (!canTouchProject(principal, projectId)) {
     throw forbidden(`${principal.name} (${principal.role}) has no access to project ${projectId}`);
   }
-  // A hit skips get()'s promise; a kept null (no such branch) is asked again through get(), which answers it.
-  const { cache } = svc;
-  const key = `branch:${projectId}:${branchId}`;
-  const row = cache
-    ? (cache.peek<BranchView | null>(key) ?? (await cache.get(key, () => loadBranchViewRow(svc.db, projectId, branchId))))
+  const row = svc.cache
+    ? await svc.cache.get(`branch:${projectId}:${branchId}`, () => loadBranchViewRow(svc.db, projectId, branchId))
     : await loadBranchViewRow(svc.db, projectId, branchId);
   if (row) return row;
   // Not there: say which of the two is missing.

@@ -205,11 +205,8 @@ function annotationOf(b: BranchRow) {
 /** One query (the project's liveness joined in), from the read cache when there is one. */
 export async function listBranches(svc: Services, principal: Principal, projectId: string, query: ListBranchesQuery) {
   if (!canTouchProject(principal, projectId)) await loadProject(svc.db, principal, projectId); // throws 403
-  const { cache } = svc;
-  const key = `branches:${projectId}:${JSON.stringify(query)}`;
-  // A hit skips get()'s promise.
-  const result = cache
-    ? (cache.peek<Awaited<ReturnType<typeof queryBranches>>>(key) ?? (await cache.get(key, () => queryBranches(svc, projectId, query))))
+  const result = svc.cache
+    ? await svc.cache.get(`branches:${projectId}:${JSON.stringify(query)}`, () => queryBranches(svc, projectId, query))
     : await queryBranches(svc, projectId, query);
   // No row at all: a project that does not exist, or a page past the end (a project always has its default branch).
   if (result.branches.length === 0) await loadProject(svc.db, principal, projectId);

@@ -32,19 +32,23 @@ export class ReadCache {
     this.#entries = new BoundedMap(maxEntries);
   }
 
-  /**
-   * The value kept for `key`, or undefined when there is none (a kept
-   * undefined reads the same): a hit without a promise, for the hottest paths.
-   */
+  /** The value kept for `key`, or undefined when there is none (a kept undefined reads the same). Never loads. */
   peek<T>(key: string): T | undefined {
     return this.#live(key, Date.now())?.value as T | undefined;
   }
 
-  /** Serves `key` from the cache, or loads it (and keeps it if nothing changed meanwhile). */
-  async get<T>(key: string, load: () => Promise<T>): Promise<T> {
+  /**
+   * Serves `key` from the cache, or loads it (and keeps it if nothing changed
+   * meanwhile). A hit is answered as it is, without a promise: these are the
+   * API's hottest reads.
+   */
+  get<T>(key: string, load: () => Promise<T>): T | Promise<T> {
     const now = Date.now();
     const hit = this.#live(key, now);
-    if (hit) return hit.value as T;
+    return hit ? (hit.value as T) : this.#load(key, load, now);
+  }
+
+  async #load<T>(key: string, load: () => Promise<T>, now: number): Promise<T> {
     const generation = this.#generation;
     const value = await load();
     if (this.#listening && generation === this.#generation) {
