@@ -13,6 +13,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify
 import { z } from "zod";
 import { API_KEY_ISSUER, apiKeySecret, findApiKey, markApiKeyUsed, usedRecently, type ApiKeyRow } from "../control/api-keys.ts";
 import type { Principal, PrincipalRole, Services } from "../control/context.ts";
+import { readThrough } from "../control/read-cache.ts";
 import { matchTrustPolicies } from "../control/trust-policies.ts";
 import { BoundedMap } from "../lib/bounded-map.ts";
 import { DomainError, forbidden, unauthorized } from "../lib/errors.ts";
@@ -112,18 +113,20 @@ function knownApiKeyPrincipal(svc: Services, token: string): Principal | undefin
   const known = verifiedUnder(svc, token);
   if (!known?.answered || !svc.cache) return undefined;
   const now = Date.now();
-  if (known.exp !== undefined && known.exp * 1000 <= now) return undefined;
+  if (expired(known, now)) return undefined;
   const { row, principal } = known.answered;
   if (svc.cache.peek(apiKeyCacheKey(known.keyId)) !== row || !usedRecently(row, now)) return undefined;
   return principal;
 }
+
+const expired = (key: VerifiedKey, now: number): boolean => key.exp !== undefined && key.exp * 1000 <= now;
 
 const apiKeyCacheKey = (keyId: string): string => `api_key:${keyId}`;
 
 async function verifyApiKey(svc: Services, token: string): Promise<VerifiedKey> {
   const known = verifiedUnder(svc, token);
   if (known) {
-    if (known.exp !== undefined && known.exp * 1000 <= Date.now()) throw unauthorized("the API key has expired");
+    if (expired(known, Date.now())) throw unauthorized("the API key has expired");
     return known;
   }
   let payload: JWTPayload;
@@ -144,7 +147,7 @@ async function apiKeyPrincipal(svc: Services, token: string): Promise<Principal>
   if (!svc.config.ANONBRANCH_JWT_SECRET) throw unauthorized("API keys are not configured on this server (ANONBRANCH_JWT_SECRET)");
   const verified = await verifyApiKey(svc, token);
   const { keyId } = verified;
-  const row = svc.cache ? await svc.cache.get(apiKeyCacheKey(keyId), () => findApiKey(svc.db, keyId)) : await findApiKey(svc.db, keyId);
+  const row = await readThrough(svc.cache, apiKeyCacheKey(keyId), () => findApiKey(svc.db, keyId));
   if (!row) throw unauthorized("the API key is not known to this server");
   if (row.revokedAt) throw unauthorized(`the API key "${row.name}" was revoked at ${row.revokedAt.toISOString()}`);
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw unauthorized("the API key has expired");

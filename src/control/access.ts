@@ -4,6 +4,7 @@ import type { Db, Tx } from "../db/client.ts";
 import { anonymizationRuns, branches, operations, projects } from "../db/schema.ts";
 import { forbidden, invalid, locked, notFound } from "../lib/errors.ts";
 import type { Principal, Services } from "./context.ts";
+import { readThrough } from "./read-cache.ts";
 
 export function requireAdmin(principal: Principal): void {
   if (principal.role !== "admin") {
@@ -86,9 +87,7 @@ export async function loadBranchView(svc: Services, principal: Principal, projec
   if (!canTouchProject(principal, projectId)) {
     throw forbidden(`${principal.name} (${principal.role}) has no access to project ${projectId}`);
   }
-  const row = svc.cache
-    ? await svc.cache.get(`branch:${projectId}:${branchId}`, () => loadBranchViewRow(svc.db, projectId, branchId))
-    : await loadBranchViewRow(svc.db, projectId, branchId);
+  const row = await readThrough(svc.cache, `branch:${projectId}:${branchId}`, () => loadBranchViewRow(svc.db, projectId, branchId));
   if (row) return row;
   // Not there: say which of the two is missing.
   await loadProject(svc.db, principal, projectId);

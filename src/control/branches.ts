@@ -14,6 +14,7 @@ import { newPassword } from "../lib/secrets.ts";
 import type { MaskingRule } from "../masking/types.ts";
 import { assertBranchIdle, branchExpiry, canTouchProject, loadBranch, loadBranchView, loadDefaultBranch, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
+import { readThrough } from "./read-cache.ts";
 import { insertRules, parentDatabaseRows, validateRulesOn } from "./masking-rules.ts";
 import { recordAudit } from "./audit.ts";
 import { assertCloneFits, cloneLimitsLock } from "./limits.ts";
@@ -205,9 +206,7 @@ function annotationOf(b: BranchRow) {
 /** One query (the project's liveness joined in), from the read cache when there is one. */
 export async function listBranches(svc: Services, principal: Principal, projectId: string, query: ListBranchesQuery) {
   if (!canTouchProject(principal, projectId)) await loadProject(svc.db, principal, projectId); // throws 403
-  const result = svc.cache
-    ? await svc.cache.get(`branches:${projectId}:${JSON.stringify(query)}`, () => queryBranches(svc, projectId, query))
-    : await queryBranches(svc, projectId, query);
+  const result = await readThrough(svc.cache, `branches:${projectId}:${JSON.stringify(query)}`, () => queryBranches(svc, projectId, query));
   // No row at all: a project that does not exist, or a page past the end (a project always has its default branch).
   if (result.branches.length === 0) await loadProject(svc.db, principal, projectId);
   return result;

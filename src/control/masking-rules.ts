@@ -13,6 +13,7 @@ import type { DatabaseCatalog, MaskingRule, RuleProblem } from "../masking/types
 import { parseLabel, validateMaskingRules } from "../masking/validate.ts";
 import { assertBranchIdle, loadBranch, loadBranchView, loadProject } from "./access.ts";
 import type { Principal, Services } from "./context.ts";
+import { readThrough } from "./read-cache.ts";
 import { recordAudit } from "./audit.ts";
 import { assertRulesCoverProject } from "./project-rules.ts";
 import { foldLabels } from "../masking/labels.ts";
@@ -168,8 +169,9 @@ export async function liveRules(sourceUri: string, databases: DatabaseRow[]): Pr
 export async function getMaskingRules(svc: Services, principal: Principal, projectId: string, branchId: string) {
   const { branch } = await loadBranchView(svc, principal, projectId, branchId);
   if (branch.anonState === null) throw invalid(`branch ${branchId} is not an anonymized branch`, "NOT_ANONYMIZED_BRANCH");
-  const stored = () => (svc.cache ? svc.cache.get(`rules:${branch.id}`, () => storedRules(svc.db, branch.id)) : storedRules(svc.db, branch.id));
-  if (!hasDatabases(branch) || !branch.userSessionsSinceRun) return storedRulesBody(await stored());
+  if (!hasDatabases(branch) || !branch.userSessionsSinceRun) {
+    return storedRulesBody(await readThrough(svc.cache, `rules:${branch.id}`, () => storedRules(svc.db, branch.id)));
+  }
   const project = await loadProject(svc.db, principal, projectId);
   const sourceUri = await svc.secrets.open(project.sourceUriEncrypted);
   const databases = await branchDatabaseRows(svc.db, branch.id);

@@ -20,6 +20,11 @@ interface Entry {
   expires: number;
 }
 
+/** `key` through the read cache when the process has one, else `load()` straight from the database. */
+export function readThrough<T>(cache: ReadCache | undefined, key: string, load: () => Promise<T>): T | Promise<T> {
+  return cache ? cache.get(key, load) : load();
+}
+
 export class ReadCache {
   readonly #entries: BoundedMap<string, Entry>;
   #generation = 0;
